@@ -1,0 +1,11 @@
+export { createRedisConnectionManager, RedisConnectionManager } from './manager.js';
+export type { ManagerState, RedisHealth, RedisConnectionManagerEvents, DisconnectOptions } from './manager.js';
+export type { RedisConfig, RedisTlsOptions } from './config.js';
+export { redisConfigSchema, resolveRedisConfig } from './config.js';
+export type { ResolvedRedisConfig } from './config.js';
+export type { RedisClient, ClientRole } from './client-factory.js';
+export type { Logger } from './logger.js';
+export { stderrLogger, silentLogger } from './logger.js';
+export { redactUrl } from './redact.js';
+export { LotaError, ConfigError, NotConnectedError, RedisUnreachableError } from './errors.js';
+export type { LotaErrorCode } from './errors.js';

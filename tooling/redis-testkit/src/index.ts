@@ -1,0 +1,16 @@
+export { startRedis } from './start-redis.js';
+export { startCluster } from './cluster.js';
+export type { StartClusterOptions, RedisClusterTopology, ClusterNodeInfo } from './cluster.js';
+export { startSentinel } from './sentinel.js';
+export type { StartSentinelOptions, RedisSentinelTopology } from './sentinel.js';
+export type { RedisServer, StartRedisOptions, Backend } from './server.js';
+export type { LocalRedisServer } from './local-server.js';
+export type { TlsMaterial } from './tls.js';
+export { detectBackend, testkitCapabilities, INSTALL_HINT } from './backend.js';
+export type { TestkitCapabilities } from './backend.js';
+export { waitFor, nextEvent } from './wait.js';
+export type { WaitForOptions } from './wait.js';
+export { getFreePort } from './ports.js';
+export { probeRedis } from './ping.js';
+export { withAdmin, parseInfo } from './admin.js';
+export { TestkitUnavailableError, TestkitCapabilityError, TestkitStartError } from './errors.js';
