@@ -22,6 +22,9 @@ describe('with BullMQ', () => {
     const queue = new Queue(name, { connection });
     const seen: string[] = [];
     const worker = new Worker(name, async (job) => void seen.push(job.name), { connection });
+    // After the manager closes, the still-running worker's reconnects are refused; that is the point.
+    const workerErrors: Error[] = [];
+    worker.on('error', (e) => workerErrors.push(e));
     await worker.waitUntilReady();
     await queue.add('hello', {});
     await waitFor(() => seen.includes('hello'), { description: 'the job to run' });
@@ -34,6 +37,9 @@ describe('with BullMQ', () => {
       async () => clientNames(await withAdmin(server, (c) => c.client('LIST') as Promise<string>)).filter((n) => n.length > 0).length === 0,
       { description: "every BullMQ connection closed", timeoutMs: 3000 },
     );
+    await waitFor(() => workerErrors.some((e) => /belongs to a manager that was disconnected/.test(e.message)), {
+      description: 'the worker to be refused a reconnect',
+    });
     await worker.close(true).catch(() => undefined);
     await queue.close().catch(() => undefined);
   });
