@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 /** Shared lint rules: type-aware typescript-eslint on `src/`, lighter rules on tests. */
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', '.test-results/**', '*.config.*'] },
+  { ignores: ['dist/**', 'coverage/**', '.test-results/**', '*.config.*', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,0 +1,92 @@
+/** Stable machine-readable codes of every error `@lota/queues` throws. */
+export type QueuesErrorCode =
+  | 'CONFIG_INVALID'
+  | 'JOB_INVALID'
+  | 'INVALID_ARGUMENT'
+  | 'REDIS_UNREACHABLE'
+  | 'ENQUEUE_TIMEOUT'
+  | 'QUEUES_CLOSED';
+
+/**
+ * Base of every error thrown by `@lota/queues`: a literal `name`, a stable `code`, the
+ * underlying error as `cause`. Messages name the package, the field or option, and the fix.
+ */
+export class LotaError extends Error {
+  override readonly name: string = 'LotaError';
+  readonly code: QueuesErrorCode;
+
+  constructor(code: QueuesErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** `createQueues` options or a policy override are wrong. */
+export class QueuesConfigError extends LotaError {
+  override readonly name = 'QueuesConfigError';
+  declare readonly code: 'CONFIG_INVALID';
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** Job data was refused at the call site: nothing reached Redis. `field` is the dot path of the problem. */
+export class JobValidationError extends LotaError {
+  override readonly name = 'JobValidationError';
+  declare readonly code: 'JOB_INVALID';
+  readonly queue: string;
+  readonly field: string;
+  constructor(queue: string, field: string, problem: string) {
+    super('JOB_INVALID', `@lota/queues: job for '${queue}' refused: ${field} ${problem}. Nothing was enqueued.`);
+    this.queue = queue;
+    this.field = field;
+  }
+}
+
+/** An argument that is not job data is wrong: an unknown queue name, a bad concurrency. */
+export class InvalidArgumentError extends LotaError {
+  override readonly name = 'InvalidArgumentError';
+  declare readonly code: 'INVALID_ARGUMENT';
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** The Redis connection is not ready (down, reconnecting, closed): the job was NOT sent. */
+export class RedisUnavailableError extends LotaError {
+  override readonly name = 'RedisUnavailableError';
+  declare readonly code: 'REDIS_UNREACHABLE';
+  constructor(message: string) {
+    super('REDIS_UNREACHABLE', message);
+  }
+}
+
+/**
+ * The add was sent but Redis did not answer within `enqueueTimeoutMs` (a paused or partitioned
+ * server). The job may or may not exist: retrying with the same `jobId` (or the same dedupe key)
+ * cannot create a duplicate.
+ */
+export class EnqueueTimeoutError extends LotaError {
+  override readonly name = 'EnqueueTimeoutError';
+  declare readonly code: 'ENQUEUE_TIMEOUT';
+  readonly queue: string;
+  readonly jobId: string;
+  constructor(queue: string, jobId: string, timeoutMs: number) {
+    super(
+      'ENQUEUE_TIMEOUT',
+      `@lota/queues: Redis did not acknowledge the job for '${queue}' within ${timeoutMs} ms (enqueueTimeoutMs). ` +
+        `It may or may not have been enqueued; retry with jobId '${jobId}' (or the same dedupe key) to be safe from duplicates.`,
+    );
+    this.queue = queue;
+    this.jobId = jobId;
+  }
+}
+
+/** `close()` was called: no more enqueues or workers on this instance. */
+export class QueuesClosedError extends LotaError {
+  override readonly name = 'QueuesClosedError';
+  declare readonly code: 'QUEUES_CLOSED';
+  constructor(method: string) {
+    super('QUEUES_CLOSED', `@lota/queues: ${method}() was called after close(); create a new instance with createQueues().`);
+  }
+}

@@ -1,0 +1,32 @@
+export { createQueues, LotaQueues } from './lota-queues.js';
+export type {
+  EnqueueResult,
+  EnqueueOptions,
+  RegisterWorkerOptions,
+  RegisteredWorker,
+  CloseOptions,
+  MemoryExtractionData,
+  ContextCompactionData,
+  RepoIndexingData,
+  MemoryDigestData,
+} from './lota-queues.js';
+export type { CreateQueuesOptions } from './options.js';
+export { BUILT_IN_QUEUES, BUILT_IN_POLICIES, DEFAULT_POLICY } from './policies.js';
+export type { BuiltInQueue, QueuePolicy, PolicyOverrides } from './policies.js';
+export type { JobPayload } from './job-data.js';
+export { encodeKeyParts } from './dedupe-key.js';
+export { queuePrefix } from './hash-tag.js';
+export { runChunked } from './chunked.js';
+export type { ChunkProgress } from './chunked.js';
+export type { Logger } from './logger.js';
+export type { Processor, Job } from 'bullmq';
+export {
+  LotaError,
+  QueuesConfigError,
+  JobValidationError,
+  InvalidArgumentError,
+  RedisUnavailableError,
+  EnqueueTimeoutError,
+  QueuesClosedError,
+} from './errors.js';
+export type { QueuesErrorCode } from './errors.js';
