@@ -245,7 +245,8 @@ export class LotaQueues {
     });
     const [firstId] = ids;
     if (firstId === undefined) return [];
-    await this.assertConnected(queue);
+    const connecting = this.assertConnected(queue);
+    if (connecting) await connecting;
     const outcome = await raceTimeout(this.getQueue(queue).addBulk(jobs), this.enqueueTimeoutMs);
     if (!outcome.done) throw new EnqueueTimeoutError(queue, firstId, this.enqueueTimeoutMs);
     return outcome.value.map((job, i): EnqueueResult => {
@@ -262,7 +263,8 @@ export class LotaQueues {
     if (this.closing) throw new QueuesClosedError('enqueue');
     if (!this.policies.has(queueName)) throw this.unknownQueue(queueName);
     validateJobData(queueName, data, this.maxPayloadBytes);
-    await this.assertConnected(queueName);
+    const connecting = this.assertConnected(queueName);
+    if (connecting) await connecting;
     const queue = this.getQueue(queueName);
     const jobId = opts.jobId ?? randomUUID();
     const jobOpts: JobsOptions = { jobId };
@@ -275,7 +277,7 @@ export class LotaQueues {
         jobOpts.deduplication = { id: opts.dedupeId, replace: true, keepLastIfActive: true };
         jobOpts.delay = opts.debounceMs;
         // Pipelined just ahead of the add on the same connection: tells 'added' from 'replaced'.
-        before = queue.getDeduplicationJobId(opts.dedupeId);
+        before = queue.getDeduplicationJobId(opts.dedupeId).catch(() => null);
       } else {
         jobOpts.deduplication = { id: opts.dedupeId, ...(opts.keepLastIfActive ? { keepLastIfActive: true } : {}) };
       }
@@ -285,7 +287,7 @@ export class LotaQueues {
     const outcome = await raceTimeout(queue.add(queueName, data, jobOpts), this.enqueueTimeoutMs);
     if (!outcome.done) throw new EnqueueTimeoutError(queueName, jobId, this.enqueueTimeoutMs);
     const job = outcome.value;
-    const existing = before ? await before.catch(() => null) : null;
+    const existing = before ? await before : null;
     if (job.id === jobId) return { jobId, status: existing ? 'replaced' : 'added' };
 
     // BullMQ kept another job for this key: ours was folded into it.
@@ -411,9 +413,14 @@ export class LotaQueues {
    * down or reconnecting, and the job is refused without being sent (so it cannot appear later).
    * Only a client that is still making its first connection is waited for, within the deadline.
    */
-  private async assertConnected(queue: string): Promise<void> {
+  private assertConnected(queue: string): Promise<void> | undefined {
+    // The hot path stays synchronous: no promise, no microtask, when the connection is ready.
+    if (this.connection.status === 'ready') return undefined;
+    return this.waitFirstConnection(queue);
+  }
+
+  private async waitFirstConnection(queue: string): Promise<void> {
     const status = this.connection.status;
-    if (status === 'ready') return;
     if (!this.everReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
       const ready = await raceTimeout(
         new Promise<void>((resolve) => {
