@@ -1,4 +1,5 @@
 import { defineBuild } from '@lota/build-config/tsup';
 
-// A program, not a library: one ESM file to run with `node dist/main.js`, no type declarations.
-export default defineBuild(['src/main.ts'], { format: ['esm'], dts: false });
+// A program, not a library: ESM files to run with `node dist/main.js`, no type declarations.
+// `lock-child.js` is the other side of the lock suite's 2-process cases (spawned by main.js).
+export default defineBuild(['src/main.ts', 'src/lock-child.ts'], { format: ['esm'], dts: false });

@@ -32,6 +32,7 @@ async function main(): Promise<number> {
 
   const started = process.hrtime.bigint();
   const rows: Row[] = [];
+  const extras: string[] = [];
   const failed: string[] = [];
   for (const name of names) {
     const run = SUITES[name];
@@ -39,7 +40,13 @@ async function main(): Promise<number> {
     log(`suite ${name}`);
     const t0 = process.hrtime.bigint();
     try {
-      rows.push(...(await run(ctx)));
+      const result = await run(ctx);
+      if (Array.isArray(result)) {
+        rows.push(...result);
+      } else {
+        rows.push(...result.rows);
+        if (result.extraMarkdown) extras.push(result.extraMarkdown);
+      }
       log(`suite ${name} done in ${(msSince(t0) / 1000).toFixed(1)} s`);
     } catch (err) {
       failed.push(name);
@@ -61,6 +68,7 @@ async function main(): Promise<number> {
     'ours / anchor = our value divided by the anchor\'s; "better when" says which direction wins for that metric.',
     'Throughput and latency are the median of the repetitions (ours and the anchor alternate). Numbers are reported, never asserted.',
     ...(failed.length > 0 ? ['', `Suites that could not run: ${failed.join(', ')} (see the log).`] : []),
+    ...extras.flatMap((extra) => ['', extra]),
     '',
   ].join('\n');
 

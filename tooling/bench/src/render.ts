@@ -1,6 +1,8 @@
 import type { Row } from './types.js';
 
 function formatNumber(value: number, unit: string): string {
+  if (Number.isNaN(value)) return 'not available';
+  if (value === Number.POSITIVE_INFINITY) return '∞';
   if (!Number.isFinite(value)) return String(value);
   const digits = Math.abs(value) >= 100 || Number.isInteger(value) ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   const text = value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

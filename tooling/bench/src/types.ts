@@ -30,5 +30,12 @@ export interface BenchContext {
   noteServer(server: RedisServer): Promise<void>;
 }
 
+/** What a suite may return instead of bare rows: rows plus markdown printed after the main table. */
+export interface SuiteResult {
+  rows: Row[];
+  /** E.g. a table of every peer's numbers, when one anchor per row is not enough. */
+  extraMarkdown?: string;
+}
+
 /** A suite module: `src/suites/<name>.ts` exporting `run`. */
-export type SuiteRun = (ctx: BenchContext) => Promise<Row[]>;
+export type SuiteRun = (ctx: BenchContext) => Promise<Row[] | SuiteResult>;

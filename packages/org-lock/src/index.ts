@@ -1,0 +1,18 @@
+export { createRedisLock, RedisLock } from './redis-lock.js';
+export type { RedisLockOptions } from './options.js';
+export { createOrgMemoryLock } from './org-memory-lock.js';
+export type { OrgMemoryLock } from './org-memory-lock.js';
+export type { LockAdapter, LockContext, LockOptions } from './types.js';
+export { scopeKeys, releaseChannel } from './keys.js';
+export type { ScopeKeys } from './keys.js';
+export type { Logger } from './logger.js';
+export {
+  LotaError,
+  LockConfigError,
+  InvalidArgumentError,
+  LockTimeoutError,
+  LockLostError,
+  LockUnavailableError,
+  LockClosedError,
+} from './errors.js';
+export type { LockErrorCode } from './errors.js';
