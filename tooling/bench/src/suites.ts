@@ -1,3 +1,4 @@
+import { run as embeddings } from './suites/embeddings.js';
 import { run as lock } from './suites/lock.js';
 import { run as queues } from './suites/queues.js';
 import type { SuiteRun } from './types.js';
@@ -9,4 +10,5 @@ import type { SuiteRun } from './types.js';
 export const SUITES: Readonly<Record<string, SuiteRun>> = {
   queues,
   lock,
+  embeddings,
 };
