@@ -391,8 +391,12 @@ export class LotaQueues {
       );
       for (const w of workers) w.worker.cancelAllJobs('@lota/queues: worker shutting down (close() timeout)');
     }
-    // Force-closing stops lock renewal, so a job still running here is recovered as stalled elsewhere.
-    await raceTimeout(Promise.allSettled(workers.map((w) => w.worker.close(!drained.done))), deadline - Date.now());
+    // Let BullMQ send the completions of the jobs that just finished, then close. close(true):
+    // we already waited for the processors ourselves, and BullMQ's own wait needs Redis (with
+    // Redis gone it would never end, and its lock-renewal timer would keep the process alive).
+    // A job still running here is no longer renewed, so it is recovered as stalled elsewhere.
+    await new Promise((resolve) => setImmediate(resolve));
+    await raceTimeout(Promise.allSettled(workers.map((w) => w.worker.close(true))), deadline - Date.now());
     await raceTimeout(Promise.allSettled([...this.queues.values()].map((q) => q.close())), deadline - Date.now());
     this.queues.clear();
   }

@@ -224,7 +224,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     // Keep room for the hard close below so the whole call stays within timeoutMs.
     await Promise.race([Promise.all(ended), delay(timeoutMs - HARD_CLOSE_MS - 10)]);
     const open = clients.filter((c) => c.status !== 'end');
-    for (const c of open) c.disconnect();
+    for (const c of open) {
+      c.disconnect();
+      // A client that was reconnecting never emits 'end' on disconnect(), and its queued commands
+      // (a worker's BZPOPMIN, a producer's add) would stay pending forever, with whatever timers
+      // their callers armed. Reject them now, as ioredis itself does when a client ends.
+      if (c.status !== 'end') (c as unknown as { flushQueue?: (err: Error) => void }).flushQueue?.(new Error('Connection is closed.'));
+    }
     // ioredis destroys a socket that did not close HARD_CLOSE_MS after disconnect(); wait for that
     // timer so no handle of ours outlives this call.
     if (open.length > 0) await delay(HARD_CLOSE_MS + 10);
