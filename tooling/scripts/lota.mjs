@@ -9,6 +9,9 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// Ctrl-C reaches the whole process group: the task (tests, demo) stops what it started and exits;
+// this wrapper waits for that instead of returning to the prompt while cleanup still runs.
+process.on('SIGINT', () => {});
 const task = process.argv[2];
 const extra = process.argv.slice(3);
 const say = (line) => process.stdout.write(`[lota] ${line}\n`);

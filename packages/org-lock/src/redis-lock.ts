@@ -384,6 +384,7 @@ export class RedisLock implements LockAdapter {
     const [client, ...more] = this.clients;
     const next = client && more.length === 0 ? this.local.next(lease.scope) : undefined;
     if (!client || !next) {
+      this.streaks.delete(lease.scope);
       await this.releaseKeys(lease.keys, lease.token);
       return;
     }

@@ -20,6 +20,8 @@ export { runChunked } from './chunked.js';
 export type { ChunkProgress } from './chunked.js';
 export type { Logger } from './logger.js';
 export type { Processor, Job } from 'bullmq';
+/** Throw it from a processor to fail a job at once, without retries (BullMQ's own class). */
+export { UnrecoverableError } from 'bullmq';
 export {
   LotaError,
   QueuesConfigError,

@@ -130,7 +130,7 @@ export class LotaQueues {
   private readonly keepCompleted: { count: number; age: number };
   private readonly keepFailed: { count: number; age: number };
   private readonly queues = new Map<string, Queue>();
-  private readonly workers = new Set<RegisteredWorker & { drain(): Promise<void> }>();
+  private readonly registry = new Set<RegisteredWorker & { drain(): Promise<void> }>();
   private closing: Promise<void> | undefined;
   private everReady: boolean;
 
@@ -149,6 +149,11 @@ export class LotaQueues {
     this.keepFailed = { count: kf.count, age: kf.ageSeconds };
     this.everReady = this.connection.status === 'ready';
     if (!this.everReady) this.connection.once('ready', () => (this.everReady = true));
+  }
+
+  /** Workers registered on this instance and not closed: attach BullMQ events (`completed`, `failed`) here. */
+  get workers(): readonly RegisteredWorker[] {
+    return [...this.registry];
   }
 
   /** The resolved policy of a queue. */
@@ -352,7 +357,7 @@ export class LotaQueues {
       concurrency,
       worker: worker,
       close: async () => {
-        this.workers.delete(registered);
+        this.registry.delete(registered);
         await worker.close();
       },
       drain: async () => {
@@ -360,7 +365,7 @@ export class LotaQueues {
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
       },
     };
-    this.workers.add(registered);
+    this.registry.add(registered);
     return registered;
   }
 
@@ -379,8 +384,8 @@ export class LotaQueues {
     const deadline = Date.now() + timeoutMs;
     // Keep a slice of the budget for the forced phase and the queues.
     const graceful = Math.max(0, timeoutMs - Math.min(1_000, timeoutMs * 0.2));
-    const workers = [...this.workers];
-    this.workers.clear();
+    const workers = [...this.registry];
+    this.registry.clear();
     // Stop fetching, then wait for the processors already running. (BullMQ's close(true) cannot
     // follow a close() already in progress, so the graceful wait must not be close() itself.)
     const drained = await raceTimeout(Promise.all(workers.map((w) => w.drain())), graceful);

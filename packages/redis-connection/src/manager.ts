@@ -180,6 +180,10 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       const status = this.currentState === 'closed' || this.currentState === 'closing' ? 'closed' : 'idle';
       return { status, latencyMs: null, ...base };
     }
+    if (this.general.status !== 'ready') {
+      // Not connected: a PING would only wait in ioredis' offline queue. Say so at once.
+      return { status: 'down', latencyMs: null, ...base, error: `the general client is ${this.general.status}` };
+    }
     const started = performance.now();
     try {
       const general = this.general;

@@ -7,7 +7,7 @@ export type { RuntimeErrorCode } from './errors.js';
 
 // What a host needs from the composed packages, so it can depend on @lota/runtime alone.
 export type { RedisConfig, RedisHealth, RedisConnectionManager, Logger } from '@lota/redis-connection';
-export { BUILT_IN_QUEUES, runChunked } from '@lota/queues';
+export { BUILT_IN_QUEUES, runChunked, UnrecoverableError } from '@lota/queues';
 export type {
   BuiltInQueue,
   LotaQueues,

@@ -48,6 +48,8 @@ export class LotaRuntime implements AsyncDisposable {
   private parts: Parts | undefined;
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Set once disconnect() has closed the queues: until then, jobs it lets finish may use every part. */
+  private closed = false;
 
   constructor(config: LotaRuntimeConfig) {
     this.config = validateRuntimeConfig(config);
@@ -115,9 +117,9 @@ export class LotaRuntime implements AsyncDisposable {
   }
 
   private require(what: string): Parts {
-    if (this.parts && !this.closing) return this.parts;
+    if (this.parts && !this.closed) return this.parts;
     throw new RuntimeNotConnectedError(
-      this.closing
+      this.closed
         ? `@lota/runtime: runtime.${what} was used after disconnect(); create a new runtime.`
         : `@lota/runtime: runtime.${what} was used before connect() resolved; call \`await runtime.connect()\` first.`,
     );
@@ -147,7 +149,7 @@ export class LotaRuntime implements AsyncDisposable {
   async health(): Promise<RuntimeHealth> {
     const redis = await this.redis.health();
     const cacheRedis = this.cacheRedis ? await this.cacheRedis.health() : undefined;
-    const parts = this.closing ? undefined : this.parts;
+    const parts = this.closed ? undefined : this.parts;
     let queues: RuntimeHealth['queues'] = { error: 'not connected' };
     if (parts && redis.status !== 'down') {
       let timer: NodeJS.Timeout | undefined;
@@ -159,7 +161,7 @@ export class LotaRuntime implements AsyncDisposable {
       ]).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
       clearTimeout(timer);
     }
-    const workers = (parts?.workers ?? []).map((w) => ({ queue: w.queue, concurrency: w.concurrency, running: w.worker.isRunning() }));
+    const workers = (parts?.queues.workers ?? []).map((w) => ({ queue: w.queue, concurrency: w.concurrency, running: w.worker.isRunning() }));
     let status: RuntimeHealth['status'] = redis.status;
     if (status === 'ready' && (workers.some((w) => !w.running) || cacheRedis?.status === 'down' || 'error' in queues)) status = 'degraded';
     return { status, redis, ...(cacheRedis ? { cacheRedis } : {}), queues, workers, cache: parts?.cache.stats() };
@@ -181,8 +183,10 @@ export class LotaRuntime implements AsyncDisposable {
     const parts = this.parts;
     if (parts) {
       await parts.queues.close({ timeoutMs: Math.floor(timeoutMs * 0.6) });
+      this.closed = true;
       await parts.lock?.close({ timeoutMs: Math.max(0, Math.min(500, deadline - Date.now() - 200)) });
     }
+    this.closed = true;
     const rest = Math.max(200, deadline - Date.now());
     await Promise.all([this.redis.disconnect({ timeoutMs: rest }), this.cacheRedis?.disconnect({ timeoutMs: rest })]);
   }

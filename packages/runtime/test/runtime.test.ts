@@ -55,6 +55,38 @@ describe('runtime', () => {
     expect((h.queues as Record<string, Record<string, number>>)['custom-queue']?.completed).toBe(1);
   });
 
+  it('a job still running when disconnect() starts can use the locks, the cache and the queues until it finishes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    const used: string[] = [];
+    const r: LotaRuntime = await runtime({
+      aiGateway: { embeddingProvider: localProvider() },
+      workers: {
+        'memory-extraction': {
+          processor: async () => {
+            started = true;
+            await gate;
+            await r.locks.withOrgMemoryLock('acme', async () => void used.push('lock'));
+            used.push(`${(await r.embeddings.embed(['late'])).length} vector`);
+            used.push(r.queues.queueNames.length > 0 ? 'queues' : 'no queues');
+          },
+        },
+      },
+    });
+    await r.connect();
+    const { jobId } = await r.queues.enqueueMemoryExtraction({ orgId: 'acme', workstreamId: 'w', turnId: 't' });
+    const bull = r.queues.getQueue('memory-extraction');
+    await waitFor(() => started, { description: 'the job to start' });
+    const closing = r.disconnect({ timeoutMs: 5_000 });
+    release();
+    await closing;
+    expect(used).toEqual(['lock', '1 vector', 'queues']);
+    const state = await withAdmin(server, async (c) => c.hget(`lota:{memory-extraction}:memory-extraction:${jobId}`, 'finishedOn'));
+    expect(state).not.toBeNull(); // completed, not failed into a retry
+    expect(bull).toBeDefined();
+  });
+
   it('a producer-only process starts no worker', async () => {
     const r = await runtime();
     await r.connect();

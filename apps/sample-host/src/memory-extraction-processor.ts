@@ -1,0 +1,88 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobPayload, Processor } from '@lota/runtime';
+import { UnrecoverableError } from 'bullmq';
+import { extractMemories } from './extract-memories.js';
+import type { Host } from './host.js';
+import type { WriteResult } from './memory-store.js';
+
+/** The data of a memory-extraction job, as `POST /turns` enqueues it. */
+export interface ExtractionJobData {
+  orgId: string;
+  workstreamId: string;
+  turnId: string;
+  text: string;
+}
+
+/** What a completed job returns (shown in Bull Board). */
+export interface ExtractionResult {
+  /** Memories found in the turn. */
+  memories: number;
+  /** Of those, new to the org's store. */
+  added: number;
+  fencingToken: number;
+  lockWaitMs: number;
+}
+
+/** Checks the job's data; anything else enqueued on the queue fails at once, for good (no retry can fix it). */
+export function parseExtractionJob(data: JobPayload): ExtractionJobData {
+  const out: Record<string, string> = {};
+  for (const field of ['orgId', 'workstreamId', 'turnId', 'text'] as const) {
+    const value = data[field];
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new UnrecoverableError(`memory-extraction job data has no '${field}' (a non-empty string is required); it cannot be processed`);
+    }
+    out[field] = value;
+  }
+  return out as unknown as ExtractionJobData;
+}
+
+/** Thrown when the store refused this holder's token: the lock was lost; the job is retried with a new token. */
+export class StaleWriteError extends Error {
+  override readonly name = 'StaleWriteError';
+}
+
+/**
+ * memory-extraction: under the org's memory lock, extract the turn's memories, embed them
+ * through the runtime's embedding cache, and write them to the fenced store with the lock's
+ * fencing token. Records the lock wait, the holders inside the lock and the cache counters.
+ */
+export function createMemoryExtractionProcessor(host: Host): Processor<JobPayload> {
+  return async (job, _token, signal) => {
+    const data = parseExtractionJob(job.data);
+    const { config } = host;
+    // The model call of a real host (simulated): outside the lock, so other jobs of the org proceed.
+    if (config.extractionDelayMs > 0) await sleep(config.extractionDelayMs, undefined, signal ? { signal } : {});
+
+    const asked = performance.now();
+    let lockWaitMs = 0;
+    let extracted = 0;
+    const write = await host.locks.withOrgMemoryLock(
+      data.orgId,
+      async ({ fencingToken, signal: lease }): Promise<WriteResult> => {
+        lockWaitMs = performance.now() - asked;
+        await host.stats.enterLock(data.orgId);
+        try {
+          const memories = extractMemories(data.text);
+          extracted = memories.length;
+          const vectors = memories.length > 0 ? await host.embeddings.embed(memories.map((m) => m.text)) : [];
+          lease.throwIfAborted(); // the lease is gone: do not write (a pause after this check is what the fence is for)
+          return await host.store.write(
+            data.orgId,
+            fencingToken,
+            memories.map((m, i) => ({ id: m.id, text: m.text, workstreamId: data.workstreamId, turnId: data.turnId, embedding: vectors[i] ?? [] })),
+          );
+        } finally {
+          await host.stats.leaveLock(data.orgId);
+        }
+      },
+      signal ? { signal } : {},
+    );
+    await Promise.all([host.stats.recordLockWait(data.orgId, lockWaitMs), extracted > 0 ? host.stats.recordEmbedding(host.embeddings.stats()) : undefined]);
+    if (!write.accepted) {
+      throw new StaleWriteError(`the memory store refused fencing token ${write.fencingToken} for org '${data.orgId}' (last accepted: ${write.lastAcceptedToken})`);
+    }
+    const result: ExtractionResult = { memories: extracted, added: write.added, fencingToken: write.fencingToken, lockWaitMs: Math.round(lockWaitMs * 1000) / 1000 };
+    return result;
+  };
+}
