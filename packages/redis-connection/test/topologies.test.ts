@@ -68,8 +68,9 @@ describe.skipIf(!caps.topologies)('TLS, ACL, Cluster, Sentinel', () => {
   it('Sentinel: connects to the primary the sentinels name, and follows a failover', async () => {
     const topo = await startSentinel({ replicas: 2, sentinels: 3, downAfterMs: 500, failoverTimeoutMs: 2_000 });
     cleanups.push(() => topo.dispose());
+    const slog = recordingLogger();
     const m = track(
-      createRedisConnectionManager({ sentinel: { sentinels: topo.sentinelAddresses, name: topo.name }, logger: recordingLogger() }),
+      createRedisConnectionManager({ sentinel: { sentinels: topo.sentinelAddresses, name: topo.name }, logger: slog, commandTimeoutMs: 2_000 }),
     );
     await m.connect();
     const general = m.getConnection() as Redis;
@@ -78,7 +79,15 @@ describe.skipIf(!caps.topologies)('TLS, ACL, Cluster, Sentinel', () => {
     expect(general.options.port === primary.port || (await general.info('server')).includes(`tcp_port:${primary.port}`)).toBe(true);
     await primary.kill();
     const next = await topo.waitForFailover(primary.port);
-    await waitFor(async () => (await general.set('after', '2').catch(() => null)) === 'OK', { timeoutMs: 20_000, description: 'writes on the new primary' });
+    const errors: string[] = [];
+    await waitFor(
+      async () => (await general.set("after", "2").catch((e: unknown) => void errors.push(`${(e as Error).message} (status ${general.status})`))) === 'OK',
+      { timeoutMs: 20_000, description: 'writes on the new primary' },
+    ).catch((e: unknown) => {
+      // Diagnostics if a failover is ever not followed: what the client saw, and what it logged.
+      console.log(errors.slice(-10).join('\n'), '\n', slog.text().split('\n').slice(-30).join('\n'));
+      throw e;
+    });
     expect(await (m.getConnectionForBullMQ() as Redis).get('after')).toBe('2');
     expect((await general.info('server')).includes(`tcp_port:${next.port}`)).toBe(true);
   });
