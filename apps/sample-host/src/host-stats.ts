@@ -32,10 +32,20 @@ const OUTCOMES: readonly JobOutcome[] = ['completed', 'retried', 'failed'];
 const LOCK_WAITS_KEPT = 100_000;
 
 /** KEYS: max-holders hash. ARGV: orgId, holders now. Keeps the largest value seen. */
-const MAX_SCRIPT = `
-local seen = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > seen then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return seen
+/**
+ * Counts a holder in: KEYS[1] holders zset (holder -> lease end, ms), KEYS[2] max-holders hash;
+ * ARGV[1] org, ARGV[2] holder id, ARGV[3] lease ms. A holder whose process died inside the lock
+ * never leaves; its entry lapses with its lease, so it cannot inflate the count for the next one.
+ */
+const ENTER_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+local holders = redis.call('ZCARD', KEYS[1])
+local seen = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if holders > seen then redis.call('HSET', KEYS[2], ARGV[1], holders) end
+return holders
 `;
 
 function num(v: string | undefined): number {
@@ -82,15 +92,13 @@ export class HostStats {
    * Returns the holders now. Rejects only when nothing was counted, so a `finally` that calls
    * `leaveLock` after it resolved is always balanced.
    */
-  async enterLock(orgId: string): Promise<number> {
-    const holders = await this.redis.incr(this.keys.holders(orgId));
-    await this.redis.eval(MAX_SCRIPT, 1, this.keys.maxHolders, orgId, holders).catch(() => undefined);
-    return holders;
+  async enterLock(orgId: string, holder: string, leaseMs: number): Promise<number> {
+    return (await this.redis.eval(ENTER_SCRIPT, 2, this.keys.holders(orgId), this.keys.maxHolders, orgId, holder, leaseMs)) as number;
   }
 
   /** Call last thing inside the org lock (in a `finally`). */
-  async leaveLock(orgId: string): Promise<void> {
-    await this.redis.decr(this.keys.holders(orgId));
+  async leaveLock(orgId: string, holder: string): Promise<void> {
+    await this.redis.zrem(this.keys.holders(orgId), holder);
   }
 
   /** Counts one embed() request and adds what this process's embedding cache counted since the last call. */

@@ -61,7 +61,8 @@ export function createMemoryExtractionProcessor(host: Host): Processor<JobPayloa
       data.orgId,
       async ({ fencingToken, signal: lease }): Promise<WriteResult> => {
         lockWaitMs = performance.now() - asked;
-        await host.stats.enterLock(data.orgId);
+        const holder = String(fencingToken);
+        await host.stats.enterLock(data.orgId, holder, config.lockTtlMs);
         try {
           const memories = extractMemories(data.text);
           extracted = memories.length;
@@ -73,7 +74,7 @@ export function createMemoryExtractionProcessor(host: Host): Processor<JobPayloa
             memories.map((m, i) => ({ id: m.id, text: m.text, workstreamId: data.workstreamId, turnId: data.turnId, embedding: vectors[i] ?? [] })),
           );
         } finally {
-          await host.stats.leaveLock(data.orgId);
+          await host.stats.leaveLock(data.orgId, holder);
         }
       },
       signal ? { signal } : {},

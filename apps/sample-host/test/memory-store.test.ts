@@ -48,15 +48,20 @@ describe('HostStats lock holders', () => {
     await using server = await startRedis();
     await using host = await startHost(testEnv(server.url));
     const { stats } = host;
-    await stats.enterLock('acme');
-    await stats.leaveLock('acme');
-    await stats.enterLock('acme');
-    await stats.enterLock('acme'); // two "holders" at once: what the lock must never allow
-    await stats.leaveLock('acme');
-    await stats.leaveLock('acme');
-    await stats.enterLock('globex');
-    await stats.leaveLock('globex');
-    expect((await stats.snapshot()).maxHolders).toEqual({ acme: 2, globex: 1 });
+    await stats.enterLock('acme', '1', 30_000);
+    await stats.leaveLock('acme', '1');
+    await stats.enterLock('acme', '2', 30_000);
+    await stats.enterLock('acme', '3', 30_000); // two "holders" at once: what the lock must never allow
+    await stats.leaveLock('acme', '2');
+    await stats.leaveLock('acme', '3');
+    await stats.enterLock('globex', '1', 30_000);
+    await stats.leaveLock('globex', '1');
+    // A holder that died inside the lock never leaves; once its lease is over it no longer counts.
+    await stats.enterLock('initech', 'dead', 50);
+    await new Promise((r) => setTimeout(r, 80));
+    await stats.enterLock('initech', 'next', 30_000);
+    await stats.leaveLock('initech', 'next');
+    expect((await stats.snapshot()).maxHolders).toEqual({ acme: 2, globex: 1, initech: 1 });
   });
 });
 

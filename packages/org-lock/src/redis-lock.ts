@@ -88,6 +88,12 @@ export class RedisLock implements LockAdapter {
   private tokens = 0;
   /** Consecutive local hand-offs per scope made while other processes waited. */
   private readonly streaks = new Map<string, number>();
+  /**
+   * Tokens whose `withLock` call is still running (waiting or holding). A grant message for one of
+   * them without a grant callback means the attempt already found the lock granted (the message
+   * came late): it must be ignored, never treated as an orphan and released under a live holder.
+   */
+  private readonly liveTokens = new Set<string>();
   private readonly local: ScopeQueues;
   private readonly listener: ReleaseListener;
   private closed = false;
@@ -102,7 +108,9 @@ export class RedisLock implements LockAdapter {
       this.clients,
       this.channel,
       this.instance,
-      (tag, token) => void this.leaveQueue(keysForTag(this.opts.prefix, tag), token),
+      (tag, token) => {
+        if (!this.liveTokens.has(token)) void this.leaveQueue(keysForTag(this.opts.prefix, tag), token);
+      },
       (err) => this.opts.logger.warn({ error: err.message }, 'lock release subscription error; waiters fall back to asking Redis'),
     );
   }
@@ -130,7 +138,13 @@ export class RedisLock implements LockAdapter {
     // The lease length rides in the token, so a release that grants the lock to this waiter knows it.
     const turn: Turn = { token: `${this.instance}:${++this.tokens}:${ttlMs}`, ttlMs, gone: false };
 
-    await this.local.enter(scope, turn, deadline, timeoutMs, signal);
+    this.liveTokens.add(turn.token);
+    try {
+      await this.local.enter(scope, turn, deadline, timeoutMs, signal);
+    } catch (err) {
+      this.liveTokens.delete(turn.token);
+      throw err;
+    }
     try {
       const handed = turn.handed;
       const lease =
@@ -139,6 +153,7 @@ export class RedisLock implements LockAdapter {
           : await this.acquire(scope, keys, turn, deadline, timeoutMs, signal);
       return await this.run(lease, ttlMs, fn, signal);
     } finally {
+      this.liveTokens.delete(turn.token);
       this.local.leave(scope);
     }
   }

@@ -7,6 +7,7 @@ import {
   LockClosedError,
   LockConfigError,
   LockTimeoutError,
+  releaseChannel,
   scopeKeys,
 } from '../src/index.js';
 import { forEachTopology, freshScope, pause } from './helpers.js';
@@ -165,6 +166,33 @@ forEachTopology('redis lock', (t) => {
     );
     expect(tokens).toHaveLength(30);
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it('a grant message that arrives after its holder already has the lock never releases it (regression)', async () => {
+    const lock = t.lock();
+    const other = t.lock();
+    const s = freshScope('late-grant');
+    const keys = scopeKeys('lota', s);
+    let release!: () => void;
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    const held = lock.withLock(s, async () => {
+      inside();
+      await new Promise<void>((r) => (release = r));
+    });
+    await entered;
+    await other.withLock(freshScope('subscribe'), async () => undefined); // make sure `lock`'s instance is not the only one
+    // The holder's token, as a release script would announce it to a waiter that already acquired:
+    const token = (await t.client.get(keys.owner))!;
+    const ready = await (lock as unknown as { listener: { ready(): Promise<boolean> } }).listener.ready();
+    expect(ready).toBe(true);
+    await t.client.publish(releaseChannel('lota'), `someone-else g ${token} 99 ${keys.tag}`);
+    // A late grant for a live holder must be ignored: the lock stays held (the bug released it).
+    await pause(100);
+    expect(await t.client.get(keys.owner)).toBe(token);
+    await expect(other.withLock(s, async () => 'stolen', { acquireTimeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+    release();
+    await held;
   });
 
   it('close() refuses new calls', async () => {

@@ -52,12 +52,18 @@ export class InvalidArgumentError extends LotaError {
   }
 }
 
-/** The Redis connection is not ready (down, reconnecting, closed): the job was NOT sent. */
+/**
+ * Redis cannot take the job. Either the connection is not ready (down, reconnecting, closed) and
+ * nothing was sent, or Redis failed the add (a Cluster failover in progress); then `jobId` is
+ * set and a retry with it cannot create a duplicate.
+ */
 export class RedisUnavailableError extends LotaError {
   override readonly name = 'RedisUnavailableError';
   declare readonly code: 'REDIS_UNREACHABLE';
-  constructor(message: string) {
-    super('REDIS_UNREACHABLE', message);
+  readonly jobId: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; jobId?: string }) {
+    super('REDIS_UNREACHABLE', message, options);
+    this.jobId = options?.jobId;
   }
 }
 

@@ -19,7 +19,8 @@ export { queuePrefix } from './hash-tag.js';
 export { runChunked } from './chunked.js';
 export type { ChunkProgress } from './chunked.js';
 export type { Logger } from './logger.js';
-export type { Processor, Job } from 'bullmq';
+export type { Processor } from 'bullmq';
+export { Job } from 'bullmq';
 /** Throw it from a processor to fail a job at once, without retries (BullMQ's own class). */
 export { UnrecoverableError } from 'bullmq';
 export {

@@ -82,6 +82,19 @@ function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ done: true; 
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Redis (not the input) failed the add: a connection closed under it, a Cluster slot moved or is
+ * down mid-failover. It may or may not have been applied, like a timeout: the caller can retry
+ * with the same jobId or dedupe key.
+ */
+function enqueueFailed(queue: string, jobId: string, err: unknown): RedisUnavailableError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new RedisUnavailableError(
+    `@lota/queues: Redis failed the enqueue to '${queue}' (${reason}). It may or may not have been applied; retry with jobId '${jobId}' (or the same dedupe key) to be safe from duplicates.`,
+    { cause: err, jobId },
+  );
+}
+
 interface ParsedEnqueueOptions {
   dedupeId?: string | undefined;
   debounceMs?: number | undefined;
@@ -252,7 +265,9 @@ export class LotaQueues {
     if (firstId === undefined) return [];
     const connecting = this.assertConnected(queue);
     if (connecting) await connecting;
-    const outcome = await raceTimeout(this.getQueue(queue).addBulk(jobs), this.enqueueTimeoutMs);
+    const outcome = await raceTimeout(this.getQueue(queue).addBulk(jobs), this.enqueueTimeoutMs).catch((err: unknown) => {
+      throw enqueueFailed(queue, firstId, err);
+    });
     if (!outcome.done) throw new EnqueueTimeoutError(queue, firstId, this.enqueueTimeoutMs);
     return outcome.value.map((job, i): EnqueueResult => {
       const mine = ids[i] ?? firstId;
@@ -289,7 +304,9 @@ export class LotaQueues {
     }
     if (!debounced && opts.delayMs) jobOpts.delay = opts.delayMs;
 
-    const outcome = await raceTimeout(queue.add(queueName, data, jobOpts), this.enqueueTimeoutMs);
+    const outcome = await raceTimeout(queue.add(queueName, data, jobOpts), this.enqueueTimeoutMs).catch((err: unknown) => {
+      throw enqueueFailed(queueName, jobId, err);
+    });
     if (!outcome.done) throw new EnqueueTimeoutError(queueName, jobId, this.enqueueTimeoutMs);
     const job = outcome.value;
     const existing = before ? await before : null;
@@ -348,7 +365,10 @@ export class LotaQueues {
       if (!job) return;
       const attempts = job.opts.attempts ?? 1;
       const fields = { queue: name, jobId: job.id, orgId: (job.data as { orgId?: unknown }).orgId, attempt: job.attemptsMade, attempts, error: err.message };
-      if (job.attemptsMade >= attempts) log.error(fields, 'job failed for good; it stays in the failed set for inspection');
+      // Final when the attempts are used up, or when the processor threw UnrecoverableError (BullMQ
+      // then fails the job at once; finishedOn is set only on a final failure).
+      const final = job.attemptsMade >= attempts || err.name === 'UnrecoverableError' || job.finishedOn !== undefined;
+      if (final) log.error(fields, 'job failed for good; it stays in the failed set for inspection');
       else log.warn(fields, 'job attempt failed; it will be retried with backoff');
     });
     worker.on('stalled', (jobId: string) => log.warn({ queue: name, jobId }, 'job stalled (its worker died or blocked); BullMQ moved it back to wait'));

@@ -1,5 +1,6 @@
 import { waitFor } from '@lota/redis-testkit';
 import { expect, it } from 'vitest';
+import { UnrecoverableError } from '../src/index.js';
 import { forEachTopology } from './helpers.js';
 
 const BASE = 80;
@@ -41,6 +42,24 @@ forEachTopology('retries and backoff', (ctx) => {
       await w.close();
     });
   }
+
+  it('UnrecoverableError fails a job at once, and it is logged as failed for good', async () => {
+    const q = ctx.queues();
+    let runs = 0;
+    const w = q.registerWorker({
+      queue: 'memory-extraction',
+      processor: async () => {
+        runs++;
+        throw new UnrecoverableError('bad input, do not retry');
+      },
+    });
+    const { jobId } = await q.enqueueMemoryExtraction({ orgId: 'o', workstreamId: 'w', turnId: 'u' });
+    await waitFor(async () => (await q.getQueue('memory-extraction').getFailedCount()) === 1, { description: 'the failure' });
+    expect(runs).toBe(1);
+    expect(q.logs.lines.some((l) => l.level === 'error' && /failed for good/.test(l.message) && l.fields.jobId === jobId)).toBe(true);
+    expect(q.logs.lines.some((l) => /will be retried/.test(l.message))).toBe(false);
+    await w.close();
+  });
 
   it('a job that fails then succeeds completes once, and per-host overrides change the attempts', async () => {
     const q = ctx.queues({ policies: { 'repo-indexing': { maxRetries: 5, backoffDelayMs: 10 } } });

@@ -59,6 +59,14 @@ export function createClient(cfg: ResolvedRedisConfig, role: 'general' | 'bullmq
       redisOptions: node,
       enableOfflineQueue: true,
       slotsRefreshTimeout: Math.min(cfg.connectTimeoutMs, 2_000),
+      // ioredis gives up on a slot after 16 redirections x 100 ms (~1.6 s), less than a failover
+      // takes (cluster-node-timeout plus the election). Retry for ~30 s on the BullMQ client (workers
+      // and completions must survive a failover) and ~5 s on the general one (request paths are
+      // bounded by their own deadlines anyway).
+      maxRedirections: role === 'bullmq' ? 100 : 16,
+      retryDelayOnFailover: 300,
+      retryDelayOnClusterDown: 300,
+      retryDelayOnTryAgain: 300,
     };
     return new Cluster(t.nodes, clusterOpts);
   }
@@ -68,8 +76,9 @@ export function createClient(cfg: ResolvedRedisConfig, role: 'general' | 'bullmq
       sentinels: t.sentinels,
       name: t.name,
       role: 'master',
-      // Listen for +switch-master on the sentinels instead of waiting for the old primary to fail.
-      failoverDetector: true,
+      // No failoverDetector: with ioredis 5.11 it can fire while the client is re-resolving the
+      // master and leave it ended for good (seen in this repo's failover drills). The client finds
+      // the new primary on its own reconnect, and a READONLY reply reconnects it too.
       ...(t.sentinelUsername === undefined ? {} : { sentinelUsername: t.sentinelUsername }),
       ...(t.sentinelPassword === undefined ? {} : { sentinelPassword: t.sentinelPassword }),
       ...(t.sentinelTls ? { enableTLSForSentinelMode: true, sentinelTLS: t.tls ?? {} } : {}),

@@ -288,9 +288,20 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       tracked.failing = true;
       if (this.listenerCount('error') > 0) this.emit('error', { role, error });
     });
-    client.once('end', () => {
+    client.on('end', () => {
       // Duplicates closed by their owner (a worker's close()) leave the pool for good.
-      if (role.endsWith('duplicate')) this.tracked.delete(tracked);
+      if (role.endsWith('duplicate')) {
+        this.tracked.delete(tracked);
+        return;
+      }
+      // A shared client must never end while the manager is up (ioredis can end one after a
+      // failed reconnect path): bring it back, or every producer and worker would fail for good.
+      if (this.currentState === 'ready') {
+        log.error({ role, target: this.cfg.target.display }, 'redis client ended unexpectedly; reconnecting it');
+        setTimeout(() => {
+          if (this.currentState === 'ready' && client.status === 'end') client.connect().catch(() => undefined);
+        }, 100).unref();
+      }
     });
     return client;
   }
@@ -301,10 +312,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   private onHealth(tracked: TrackedClient, result: HealthResult): void {
     if (!result.ok) {
-      this.cfg.logger.warn(
-        { role: tracked.role, target: this.cfg.target.display, error: result.error?.message, reconnectForced: result.reconnectForced },
-        'redis health check failed; forcing a reconnect',
-      );
+      const fields = { role: tracked.role, target: this.cfg.target.display, error: result.error?.message };
+      if (result.reconnectForced) this.cfg.logger.warn(fields, 'redis health check failed; forcing a reconnect');
+      else this.cfg.logger.debug(fields, 'redis health check failed on a client that is already reconnecting or closing');
     }
     const event: RedisConnectionManagerEvents['health'][0] = {
       role: tracked.role,

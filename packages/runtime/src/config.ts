@@ -1,6 +1,6 @@
 import type { EmbeddingProvider } from '@lota/embedding-cache';
 import type { LockAdapter } from '@lota/org-lock';
-import { BUILT_IN_QUEUES, type BuiltInQueue, type JobPayload, type PolicyOverrides, type Processor } from '@lota/queues';
+import { BUILT_IN_QUEUES, type BuiltInQueue, type JobPayload, type PolicyOverrides, type Processor, type RegisterWorkerOptions } from '@lota/queues';
 import { ConfigError, resolveRedisConfig, type Logger, type RedisConfig } from '@lota/redis-connection';
 import { z } from 'zod';
 import { RuntimeConfigError } from './errors.js';
@@ -10,6 +10,8 @@ export interface WorkerConfig {
   processor: Processor<JobPayload>;
   /** @defaultValue the queue policy's concurrency */
   concurrency?: number;
+  /** BullMQ worker options (lockDuration, stalledInterval, maxStalledCount, limiter...). */
+  workerOptions?: RegisterWorkerOptions['workerOptions'];
 }
 
 /** A worker for one of the host's own queues. */
@@ -17,6 +19,8 @@ export interface ExtraWorkerConfig {
   queue: string;
   concurrency: number;
   processor: Processor<JobPayload>;
+  /** BullMQ worker options (lockDuration, stalledInterval, maxStalledCount, limiter...). */
+  workerOptions?: RegisterWorkerOptions['workerOptions'];
 }
 
 /** Configuration of {@link createLotaRuntime}. */
@@ -59,7 +63,8 @@ const obj = (what: string, keys: string[]) =>
   z.custom<object>((v) => typeof v === 'object' && v !== null && keys.every((k) => k in v), `must be ${what}`);
 const int = (min: number) => z.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be >= ${min}`);
 
-const workerSchema = z.strictObject({ processor: fn('the job processor'), concurrency: int(1).optional() });
+const workerOptions = z.record(z.string(), z.unknown()).optional();
+const workerSchema = z.strictObject({ processor: fn('the job processor'), concurrency: int(1).optional(), workerOptions });
 
 const schema = z.strictObject({
   redis: z.unknown(),
@@ -88,7 +93,9 @@ const schema = z.strictObject({
     })
     .optional(),
   workers: z.strictObject(Object.fromEntries(BUILT_IN_QUEUES.map((q) => [q, workerSchema.optional()]))).optional(),
-  extraWorkers: z.array(z.strictObject({ queue: z.string().min(1, 'must name the queue'), concurrency: int(1), processor: fn('the job processor') })).optional(),
+  extraWorkers: z
+    .array(z.strictObject({ queue: z.string().min(1, 'must name the queue'), concurrency: int(1), processor: fn('the job processor'), workerOptions }))
+    .optional(),
   memoryLock: z
     .strictObject({
       adapter: obj('a lock adapter: { withLock(scope, fn, opts) }', ['withLock']).optional(),

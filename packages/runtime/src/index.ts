@@ -6,19 +6,19 @@ export { LotaError, RuntimeConfigError, RuntimeNotConnectedError, NotConfiguredE
 export type { RuntimeErrorCode } from './errors.js';
 
 // What a host needs from the composed packages, so it can depend on @lota/runtime alone.
-export type { RedisConfig, RedisHealth, RedisConnectionManager, Logger } from '@lota/redis-connection';
-export { BUILT_IN_QUEUES, runChunked, UnrecoverableError } from '@lota/queues';
+export type { RedisConfig, RedisHealth, Logger } from '@lota/redis-connection';
+export { RedisConnectionManager } from '@lota/redis-connection';
+export { BUILT_IN_QUEUES, runChunked, UnrecoverableError, LotaQueues, Job } from '@lota/queues';
 export type {
   BuiltInQueue,
-  LotaQueues,
   EnqueueResult,
   EnqueueOptions,
   JobPayload,
   PolicyOverrides,
   QueuePolicy,
   Processor,
-  Job,
   ChunkProgress,
 } from '@lota/queues';
 export type { LockAdapter, LockContext, LockOptions, OrgMemoryLock } from '@lota/org-lock';
-export type { EmbeddingProvider, EmbeddingCache, EmbeddingCacheStats } from '@lota/embedding-cache';
+export type { EmbeddingProvider, EmbeddingCacheStats } from '@lota/embedding-cache';
+export { EmbeddingCache } from '@lota/embedding-cache';

@@ -103,9 +103,20 @@ export class LotaRuntime implements AsyncDisposable {
     });
     const workers: RegisteredWorker[] = [];
     for (const [queue, w] of Object.entries(config.workers ?? {})) {
-      if (w) workers.push(queues.registerWorker({ queue, processor: w.processor, ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }) }));
+      if (w) {
+        workers.push(
+          queues.registerWorker({
+            queue,
+            processor: w.processor,
+            ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }),
+            ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}),
+          }),
+        );
+      }
     }
-    for (const w of config.extraWorkers ?? []) workers.push(queues.registerWorker({ queue: w.queue, processor: w.processor, concurrency: w.concurrency }));
+    for (const w of config.extraWorkers ?? []) {
+      workers.push(queues.registerWorker({ queue: w.queue, processor: w.processor, concurrency: w.concurrency, ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}) }));
+    }
     this.parts = {
       queues,
       lock,

@@ -39,9 +39,10 @@ describe('runtime', () => {
     const seen: string[] = [];
     const r = await runtime({
       workers: { 'memory-extraction': { processor: async (job) => void seen.push(`extract:${job.data.turnId as string}`), concurrency: 2 } },
-      extraWorkers: [{ queue: 'custom-queue', concurrency: 5, processor: async (job) => void seen.push(`custom:${job.data.orgId}`) }],
+      extraWorkers: [{ queue: 'custom-queue', concurrency: 5, processor: async (job) => void seen.push(`custom:${job.data.orgId}`), workerOptions: { lockDuration: 5_000 } }],
     });
     await r.connect();
+    expect(r.queues.workers.find((w) => w.queue === 'custom-queue')?.worker.opts.lockDuration).toBe(5_000);
     await r.queues.enqueueMemoryExtraction({ orgId: 'o', workstreamId: 'w', turnId: 't1' });
     await r.queues.enqueue('custom-queue', { orgId: 'acme' });
     await waitFor(() => seen.length === 2, { description: 'both jobs' });
