@@ -451,14 +451,17 @@ export class LotaQueues {
   private async waitFirstConnection(queue: string): Promise<void> {
     const status = this.connection.status;
     if (!this.everReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
+      let onReady: (() => void) | undefined;
       const ready = await raceTimeout(
         new Promise<void>((resolve) => {
-          this.connection.once('ready', () => resolve());
+          onReady = resolve;
+          this.connection.once('ready', onReady);
           if (status === 'wait') this.connection.connect().catch(() => undefined);
         }),
         this.enqueueTimeoutMs,
       );
       if (ready.done) return;
+      if (onReady) this.connection.off('ready', onReady); // timed out: do not leave one listener per call
     }
     throw new RedisUnavailableError(
       `@lota/queues: cannot enqueue to '${queue}': the Redis connection is '${status}', not ready. Nothing was sent; retry when Redis is back (the connection reconnects by itself).`,

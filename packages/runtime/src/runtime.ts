@@ -1,6 +1,6 @@
 import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheStats } from '@lota/embedding-cache';
 import { createOrgMemoryLock, createRedisLock, type OrgMemoryLock, type RedisLock } from '@lota/org-lock';
-import { createQueues, type LotaQueues, type RegisteredWorker } from '@lota/queues';
+import { createQueues, type LotaQueues } from '@lota/queues';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisHealth } from '@lota/redis-connection';
 import { validateRuntimeConfig, type LotaRuntimeConfig } from './config.js';
 import { runtimeEmbeddings, type RuntimeEmbeddings } from './embeddings.js';
@@ -30,7 +30,6 @@ interface Parts {
   locks: OrgMemoryLock;
   cache: EmbeddingCache;
   embeddings: RuntimeEmbeddings;
-  workers: RegisteredWorker[];
 }
 
 /** How long `health()` waits for queue counts (they use the BullMQ client, which waits for Redis). */
@@ -101,21 +100,19 @@ export class LotaRuntime implements AsyncDisposable {
       ...(config.aiGateway?.embeddingCacheTtlSeconds === undefined ? {} : { ttlSeconds: config.aiGateway.embeddingCacheTtlSeconds }),
       ...(logger ? { logger } : {}),
     });
-    const workers: RegisteredWorker[] = [];
+    // Registered on the queues, which keep the list (health() reads queues.workers).
     for (const [queue, w] of Object.entries(config.workers ?? {})) {
       if (w) {
-        workers.push(
-          queues.registerWorker({
-            queue,
-            processor: w.processor,
-            ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }),
-            ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}),
-          }),
-        );
+        queues.registerWorker({
+          queue,
+          processor: w.processor,
+          ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }),
+          ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}),
+        });
       }
     }
     for (const w of config.extraWorkers ?? []) {
-      workers.push(queues.registerWorker({ queue: w.queue, processor: w.processor, concurrency: w.concurrency, ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}) }));
+      queues.registerWorker({ queue: w.queue, processor: w.processor, concurrency: w.concurrency, ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}) });
     }
     this.parts = {
       queues,
@@ -123,7 +120,6 @@ export class LotaRuntime implements AsyncDisposable {
       locks: createOrgMemoryLock(lockOpts.adapter ?? (lock as RedisLock)),
       cache,
       embeddings: runtimeEmbeddings(cache, config.aiGateway?.embeddingProvider),
-      workers,
     };
   }
 

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { runNodeScript, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
 import { describe, expect, it } from 'vitest';
 import { createLotaRuntime } from '../src/index.js';
 import { quietLogger } from './helpers.js';
@@ -44,18 +43,13 @@ describe.skipIf(!caps.control)('disconnect', () => {
         process.stdin.destroy();
       });
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, server.url], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor(() => out.includes('connected'), { description: 'child connected' });
+    const child = runNodeScript(script, [server.url]);
+    await waitFor(() => child.output().includes('connected'), { description: 'child connected' });
     await server.kill();
-    child.stdin.write('go\n');
+    child.send('go');
     // BullMQ arms a watchdog (drainDelay + 1 s = 6 s) around a worker's blocking wait; when Redis
     // dies mid-wait that timer may run out after disconnect(). Nothing else may keep the process.
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 9_000))]);
-    if (code === 'still running') child.kill('SIGKILL');
-    expect(code).toBe(0);
-    expect(out).toContain('disconnected');
+    expect(await child.exitWithin(9_000)).toBe(0);
+    expect(child.output()).toContain('disconnected');
   });
 });

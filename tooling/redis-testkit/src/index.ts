@@ -11,6 +11,8 @@ export type { TestkitCapabilities } from './backend.js';
 export { waitFor, nextEvent } from './wait.js';
 export type { WaitForOptions } from './wait.js';
 export { getFreePort } from './ports.js';
+export { runNodeScript } from './node-script.js';
+export type { NodeScript } from './node-script.js';
 export { probeRedis } from './ping.js';
 export { withAdmin, parseInfo } from './admin.js';
 export { TestkitUnavailableError, TestkitCapabilityError, TestkitStartError } from './errors.js';

@@ -93,22 +93,35 @@ const REDLOCK_AGGRESSIVE: RedlockSettings = { retryCount: -1, retryDelay: 1, ret
 const describeRedlock = (s: RedlockSettings, isDefault: boolean): string =>
   `${isDefault ? 'defaults: ' : ''}retryCount ${s.retryCount === -1 ? '-1 (forever)' : s.retryCount}, retryDelay ${s.retryDelay} ms ± ${s.retryJitter} ms`;
 
-function redlockV4(isDefault: boolean): LockConfig {
+/** One held lock of a redlock-family library: how to give it back. */
+type Release = () => PromiseLike<unknown>;
+
+/**
+ * The three redlock-family peers differ only in their constructor and lock/unlock method names:
+ * `acquire(settings)` builds the library's client (with its defaults when `settings` is undefined)
+ * and returns how to take the key, which resolves to how to release it.
+ */
+function redlockFamily(
+  name: string,
+  library: string,
+  isDefault: boolean,
+  acquire: (client: Redis, settings: RedlockSettings | undefined) => () => Promise<Release>,
+): LockConfig {
   const settings = isDefault ? REDLOCK_DEFAULTS : REDLOCK_AGGRESSIVE;
   return {
-    id: `redlock-v4 ${isDefault ? 'default' : 'aggressive'}`,
-    library: 'redlock@4.2.0',
+    id: `${name} ${isDefault ? 'default' : 'aggressive'}`,
+    library,
     settings: describeRedlock(settings, isDefault),
     ours: false,
     create(client) {
-      const redlock = isDefault ? new RedlockV4([client]) : new RedlockV4([client], settings);
+      const take = acquire(client, isDefault ? undefined : settings);
       return Promise.resolve({
         async withLock(section) {
-          const lock = await redlock.lock(PEER_KEY, TTL_MS);
+          const release = await take();
           try {
             await section();
           } finally {
-            await lock.unlock();
+            await release();
           }
         },
         close: () => Promise.resolve(),
@@ -117,53 +130,32 @@ function redlockV4(isDefault: boolean): LockConfig {
   };
 }
 
-function redlockV5(isDefault: boolean): LockConfig {
-  const settings = isDefault ? REDLOCK_DEFAULTS : REDLOCK_AGGRESSIVE;
-  return {
-    id: `redlock-v5 ${isDefault ? 'default' : 'aggressive'}`,
-    library: 'redlock@5.0.0-beta.2',
-    settings: describeRedlock(settings, isDefault),
-    ours: false,
-    create(client) {
-      const redlock = isDefault ? new RedlockV5([client]) : new RedlockV5([client], settings);
-      return Promise.resolve({
-        async withLock(section) {
-          const lock = await redlock.acquire([PEER_KEY], TTL_MS);
-          try {
-            await section();
-          } finally {
-            await lock.release();
-          }
-        },
-        close: () => Promise.resolve(),
-      });
-    },
-  };
-}
+const redlockV4 = (isDefault: boolean): LockConfig =>
+  redlockFamily('redlock-v4', 'redlock@4.2.0', isDefault, (client, settings) => {
+    const redlock = settings ? new RedlockV4([client], settings) : new RedlockV4([client]);
+    return async () => {
+      const lock = await redlock.lock(PEER_KEY, TTL_MS);
+      return () => lock.unlock();
+    };
+  });
 
-function sesame(isDefault: boolean): LockConfig {
-  const settings = isDefault ? REDLOCK_DEFAULTS : REDLOCK_AGGRESSIVE;
-  return {
-    id: `sesamecare-redlock ${isDefault ? 'default' : 'aggressive'}`,
-    library: '@sesamecare-oss/redlock@1.4.0',
-    settings: describeRedlock(settings, isDefault),
-    ours: false,
-    create(client) {
-      const redlock = isDefault ? new SesameRedlock([client]) : new SesameRedlock([client], settings);
-      return Promise.resolve({
-        async withLock(section) {
-          const lock = await redlock.acquire([PEER_KEY], TTL_MS);
-          try {
-            await section();
-          } finally {
-            await lock.release();
-          }
-        },
-        close: () => Promise.resolve(),
-      });
-    },
-  };
-}
+const redlockV5 = (isDefault: boolean): LockConfig =>
+  redlockFamily('redlock-v5', 'redlock@5.0.0-beta.2', isDefault, (client, settings) => {
+    const redlock = settings ? new RedlockV5([client], settings) : new RedlockV5([client]);
+    return async () => {
+      const lock = await redlock.acquire([PEER_KEY], TTL_MS);
+      return () => lock.release();
+    };
+  });
+
+const sesame = (isDefault: boolean): LockConfig =>
+  redlockFamily('sesamecare-redlock', '@sesamecare-oss/redlock@1.4.0', isDefault, (client, settings) => {
+    const redlock = settings ? new SesameRedlock([client], settings) : new SesameRedlock([client]);
+    return async () => {
+      const lock = await redlock.acquire([PEER_KEY], TTL_MS);
+      return () => lock.release();
+    };
+  });
 
 function semaphore(isDefault: boolean): LockConfig {
   // Defaults: retryInterval 10 ms, acquireTimeout 10 s. Aggressive: poll every 1 ms, effectively never time out.
