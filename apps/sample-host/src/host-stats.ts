@@ -17,7 +17,7 @@ export interface HostStatsSnapshot {
   /** orgId -> most holders ever inside that org's memory lock at once. */
   maxHolders: Record<string, number>;
   /** The workers' embedding-cache counters, summed, and `requests`: embed() calls the workers made (each would be a provider call without the cache). */
-  cache: Pick<EmbeddingCacheStats, 'hits' | 'misses' | 'memoryHits' | 'providerCalls' | 'errors' | 'coalesced'> & { requests: number };
+  cache: Pick<EmbeddingCacheStats, 'hits' | 'misses' | 'memoryHits' | 'providerCalls' | 'errors' | 'coalesced' | 'writesDropped'> & { requests: number };
   /** What the embedding provider itself saw. */
   provider: { calls: number; texts: number };
   /** Fenced memory-store writes. */
@@ -26,7 +26,7 @@ export interface HostStatsSnapshot {
   lockWaitCount: number;
 }
 
-const CACHE_FIELDS = ['hits', 'misses', 'memoryHits', 'providerCalls', 'errors', 'coalesced'] as const;
+const CACHE_FIELDS = ['hits', 'misses', 'memoryHits', 'providerCalls', 'errors', 'coalesced', 'writesDropped'] as const;
 const OUTCOMES: readonly JobOutcome[] = ['completed', 'retried', 'failed'];
 /** Lock waits kept in the stream (approximately; older ones are trimmed). */
 const LOCK_WAITS_KEPT = 100_000;
@@ -59,7 +59,7 @@ function num(v: string | undefined): number {
  * provider counters, fenced writes.
  */
 export class HostStats {
-  private lastCache: Record<(typeof CACHE_FIELDS)[number], number> = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0, coalesced: 0 };
+  private lastCache: Record<(typeof CACHE_FIELDS)[number], number> = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0, coalesced: 0, writesDropped: 0 };
 
   constructor(
     private readonly redis: HostRedis,
@@ -146,7 +146,7 @@ export class HostStats {
     return {
       jobs,
       maxHolders,
-      cache: { requests: num(c.requests), hits: num(c.hits), misses: num(c.misses), memoryHits: num(c.memoryHits), providerCalls: num(c.providerCalls), errors: num(c.errors), coalesced: num(c.coalesced) },
+      cache: { requests: num(c.requests), hits: num(c.hits), misses: num(c.misses), memoryHits: num(c.memoryHits), providerCalls: num(c.providerCalls), errors: num(c.errors), coalesced: num(c.coalesced), writesDropped: num(c.writesDropped) },
       provider: { calls: num(p.calls), texts: num(p.texts) },
       store: { accepted: num(s.accepted), refused: num(s.refused), added: num(s.added) },
       lockWaitCount: Number(value(5) ?? 0),

@@ -39,7 +39,7 @@ export function hostKeys(prefix: string) {
     lockWaits: `${stats}:lock-waits`,
     /** Hash "<queue>|<outcome>" -> attempts (outcome: completed, retried, failed). */
     jobOutcomes: `${stats}:job-outcomes`,
-    /** Hash of the workers' embedding-cache counters (hits, misses, memoryHits, providerCalls, errors, coalesced). */
+    /** Hash of the workers' embedding-cache counters (hits, misses, memoryHits, providerCalls, errors, coalesced, writesDropped). */
     cacheStats: `${stats}:embedding-cache`,
     /** Hash: calls and texts the embedding provider itself saw. */
     providerStats: `${stats}:embedding-provider`,

@@ -33,7 +33,10 @@ export interface EmbeddingCacheMiddleware {
  * AI SDK middleware: `wrapEmbeddingModel({ model, middleware: embeddingCacheMiddleware(cache) })`.
  * Cached values skip the model; the rest go to it in one call (with the caller's options, abort
  * signal and headers). The cache key includes the provider, the model id, `dimensions` and
- * `providerOptions`. Token usage counts only what the model actually embedded.
+ * `providerOptions` (plain JSON values only: anything else is `INVALID_ARGUMENT`). Values another
+ * request is already embedding are shared; if that request aborts or fails, this one re-asks the
+ * model with its own options and never sees the other's error. Token usage counts only what the
+ * model actually embedded for this call.
  */
 export function embeddingCacheMiddleware(cache: EmbeddingCache): EmbeddingCacheMiddleware {
   return {
@@ -56,6 +59,8 @@ export function embeddingCacheMiddleware(cache: EmbeddingCache): EmbeddingCacheM
           },
         },
         params.values,
+        // The caller's abort releases it even while it waits on another caller's model call.
+        params.abortSignal === undefined ? {} : { signal: params.abortSignal },
       );
       // The model's own result (metadata, response) when it was called; a plain one when all were cached.
       return { ...(last ?? {}), embeddings, usage: { tokens }, warnings } as unknown as R;

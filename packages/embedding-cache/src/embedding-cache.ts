@@ -1,11 +1,23 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { cacheKey } from './cache-key.js';
+import { cacheKey, KeyScope } from './cache-key.js';
 import { CacheConfigError, InvalidArgumentError } from './errors.js';
+import { Flight } from './flight.js';
 import { stderrLogger, type Logger } from './logger.js';
 import { checkProvider, checkVectors, type EmbeddingProvider } from './provider.js';
 import { decodeVector, encodeVector } from './vector-codec.js';
-import { VectorStore } from './vector-store.js';
+import { VectorStore, type WriteEntry } from './vector-store.js';
+
+/**
+ * After this many calls of other callers failed for one of its texts, a caller stops joining
+ * calls and embeds the text itself: a chain of failing callers delays it by at most this many
+ * provider round trips.
+ */
+const MAX_FOREIGN_FAILURES = 2;
+/** Vector lengths remembered per model/dimensions/options family; bounded in case options vary per call. */
+const MAX_KNOWN_FAMILIES = 1_024;
+/** At most one warning per kind per 10 s: an outage must not flood the logs. */
+const WARN_INTERVAL_MS = 10_000;
 
 /** Options of {@link createEmbeddingCache}. */
 export interface EmbeddingCacheOptions {
@@ -17,47 +29,52 @@ export interface EmbeddingCacheOptions {
   prefix?: string;
   /** In-process LRU in front of Redis, sized by entries; `false` turns it off. @defaultValue { maxEntries: 1_000 } */
   memory?: { maxEntries: number } | false;
-  /** Longest a Redis lookup may take before it counts as a miss. @defaultValue 250 */
+  /**
+   * Longest a Redis lookup may take before it counts as a miss; also how long write-back waiting
+   * for budget may go without Redis acknowledging any write before it is dropped. @defaultValue 250
+   */
   timeoutMs?: number;
   /** Most texts sent to the provider in one call; larger miss sets go in chunks. @defaultValue 256 */
   batchSize?: number;
   /** Provider calls run at once for one batch's chunks. @defaultValue 4 */
   maxParallelCalls?: number;
+  /**
+   * Write-back sent to Redis and not yet acknowledged, in bytes, at most. Past it, a call that
+   * embedded new vectors waits (before it returns) until Redis has absorbed enough: back-pressure,
+   * not drops, while Redis is healthy. One write larger than this is sent alone.
+   * @defaultValue 16_777_216 (16 MiB: about 2 700 vectors of 1 536 dimensions)
+   */
+  maxPendingWriteBytes?: number;
   /** pino-compatible logger. @defaultValue warnings and errors to stderr */
   logger?: Logger;
+}
+
+/** Options of one {@link EmbeddingCache.embedMany} call. */
+export interface EmbedManyOptions {
+  /**
+   * The caller's signal: when it aborts, the call rejects with its reason at once, even while it
+   * waits on a provider call another caller started (that call goes on for the others).
+   * Pass the same signal to your provider to cancel your own provider call too.
+   */
+  signal?: AbortSignal;
 }
 
 /** Counters since the cache was created. */
 export interface EmbeddingCacheStats {
   /** Texts served from the cache (memory or Redis). */
   hits: number;
-  /** Texts that had to be embedded by the provider. */
+  /** Texts that had to be embedded by the provider (a text re-issued after another caller's failed call counts again). */
   misses: number;
-  /** Of `hits`, those served from the in-process LRU. */
+  /** Of `hits`, those served in-process: the LRU, or a fresh vector whose write-back has not settled yet. */
   memoryHits: number;
   /** Calls made to providers. */
   providerCalls: number;
-  /** Cache-side failures that were absorbed (Redis down, slow, corrupt entries): each became a miss. */
+  /** Cache-side failures that were absorbed (Redis down, slow, corrupt entries, failed writes): each became a miss or an uncached vector. */
   errors: number;
   /** Texts that shared a provider call already running (same text in a batch, or concurrent requests). */
   coalesced: number;
-}
-
-interface Deferred {
-  promise: Promise<Float32Array>;
-  resolve: (v: Float32Array) => void;
-  reject: (e: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: (v: Float32Array) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<Float32Array>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // rejections are delivered to whoever awaits; never unhandled
-  return { promise, resolve, reject };
+  /** Fresh vectors never sent to Redis because it was down, or stalled with the write budget full (never while it is healthy). */
+  writesDropped: number;
 }
 
 /** A plain array copy; an indexed loop is ~20x faster than Array.from on a Float32Array. */
@@ -74,6 +91,27 @@ const positiveInt = (name: string, v: unknown, min = 1): number => {
   return v;
 };
 
+/** `work`, or the signal's reason as soon as it aborts (whatever `work` does later is ignored). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason as Error)));
+  signal.addEventListener('abort', onAbort, { once: true });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** What one `embedMany` call needs while it fills its misses. */
+interface Call {
+  readonly provider: EmbeddingProvider;
+  readonly scope: KeyScope;
+  readonly textOf: ReadonlyMap<string, { text: string }>;
+  readonly found: Map<string, Float32Array>;
+  /** Provider calls this call registered (its own misses and re-issues). */
+  readonly flights: Flight[];
+  /** Set once the call has failed or its caller aborted: it starts no more provider calls. */
+  over: boolean;
+}
+
 /**
  * A two-tier (lru-cache + Redis) cache of embedding vectors that never makes embedding fail.
  * Create with {@link createEmbeddingCache}.
@@ -85,15 +123,21 @@ export class EmbeddingCache {
   private readonly batchSize: number;
   private readonly maxParallelCalls: number;
   private readonly logger: Logger;
-  private readonly inflight = new Map<string, Deferred>();
-  /** Dimensions each model's provider has returned: a stored vector of another length is corrupt. */
-  private readonly knownDims = new Map<string, number>();
-  private readonly counters: EmbeddingCacheStats = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0, coalesced: 0 };
-  private lastErrorLog = 0;
+  /** Provider calls running, by key of each text they embed (single-flight). */
+  private readonly inflight = new Map<string, Flight>();
+  /**
+   * Vectors just embedded whose write-back has not settled: findable in-process until Redis has
+   * them (even with `memory: false`). Bounded by the write budget plus calls waiting for it.
+   */
+  private readonly fresh = new Map<string, Float32Array>();
+  /** Vector length each model/dimensions/options family returned last: a stored vector of another length is corrupt. */
+  private readonly knownDims = new LRUCache<string, number>({ max: MAX_KNOWN_FAMILIES });
+  private readonly counters: EmbeddingCacheStats = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0, coalesced: 0, writesDropped: 0 };
+  private readonly lastWarning = { redis: 0, drop: 0 };
 
   constructor(opts: EmbeddingCacheOptions) {
     if (typeof opts !== 'object' || opts === null) throw new CacheConfigError('@lota/embedding-cache: createEmbeddingCache() needs an options object with redis.');
-    const known = ['redis', 'ttlSeconds', 'prefix', 'memory', 'timeoutMs', 'batchSize', 'maxParallelCalls', 'logger'];
+    const known = ['redis', 'ttlSeconds', 'prefix', 'memory', 'timeoutMs', 'batchSize', 'maxParallelCalls', 'maxPendingWriteBytes', 'logger'];
     const unknown = Object.keys(opts).filter((k) => !known.includes(k));
     if (unknown.length) throw new CacheConfigError(`@lota/embedding-cache: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}.`);
     const redis = opts.redis as Partial<Redis> | undefined;
@@ -105,6 +149,7 @@ export class EmbeddingCache {
     this.prefix = prefix;
     const ttlSeconds = positiveInt('ttlSeconds', opts.ttlSeconds ?? 86_400);
     const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs ?? 250);
+    const maxPendingWriteBytes = positiveInt('maxPendingWriteBytes', opts.maxPendingWriteBytes ?? 16 * 1024 * 1024);
     this.batchSize = positiveInt('batchSize', opts.batchSize ?? 256);
     this.maxParallelCalls = positiveInt('maxParallelCalls', opts.maxParallelCalls ?? 4);
     const memory = opts.memory ?? { maxEntries: 1_000 };
@@ -113,22 +158,36 @@ export class EmbeddingCache {
       this.memory = new LRUCache({ max: positiveInt('memory.maxEntries', memory.maxEntries), ttl: ttlSeconds * 1_000 });
     }
     this.logger = opts.logger ?? stderrLogger;
-    this.store = new VectorStore(opts.redis, ttlSeconds, timeoutMs, {
-      onError: (kind, detail) => {
-        this.counters.errors++;
-        // One warning per 10 s at most: an outage must not flood the logs.
-        const now = Date.now();
-        if (now - this.lastErrorLog > 10_000) {
-          this.lastErrorLog = now;
-          this.logger.warn({ kind, detail }, 'embedding cache: Redis unusable, serving from the provider (fail-open)');
-        } else {
-          this.logger.debug({ kind, detail }, 'embedding cache: Redis unusable');
-        }
+    this.store = new VectorStore(
+      opts.redis,
+      { ttlSeconds, timeoutMs, maxPendingWriteBytes },
+      {
+        onError: (kind, detail) => {
+          this.counters.errors++;
+          this.warn('redis', { kind, detail }, 'embedding cache: Redis unusable, serving from the provider (fail-open)');
+        },
+        onDrop: (count, detail) => {
+          this.counters.writesDropped += count;
+          this.warn('drop', { count, detail }, 'embedding cache: write-back dropped, those vectors are not cached');
+        },
       },
-    });
+    );
   }
 
-  /** The Redis key of `text` for `model` (and the dimensions/options that change the vector). */
+  private warn(kind: keyof EmbeddingCache['lastWarning'], fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarning[kind] > WARN_INTERVAL_MS) {
+      this.lastWarning[kind] = now;
+      this.logger.warn(fields, message);
+    } else {
+      this.logger.debug(fields, message);
+    }
+  }
+
+  /**
+   * The Redis key of `text` for `model` (and the dimensions/options that change the vector).
+   * Throws `INVALID_ARGUMENT` when `options` holds anything but plain JSON values.
+   */
   keyFor(model: string, text: string, extra: { dimensions?: number; options?: Record<string, unknown> } = {}): string {
     return cacheKey(this.prefix, model, text, extra.dimensions, extra.options);
   }
@@ -139,8 +198,8 @@ export class EmbeddingCache {
   }
 
   /** The vector of one text. */
-  async embed(provider: EmbeddingProvider, text: string): Promise<number[]> {
-    const [vector = []] = await this.embedMany(provider, [text]);
+  async embed(provider: EmbeddingProvider, text: string, options?: EmbedManyOptions): Promise<number[]> {
+    const [vector = []] = await this.embedMany(provider, [text], options);
     return vector;
   }
 
@@ -157,23 +216,28 @@ export class EmbeddingCache {
 
   /**
    * Vectors for `texts`, in order. One Redis lookup for the batch; only misses reach the provider
-   * (once per distinct text, in chunks of `batchSize`), each chunk stored as it completes without
-   * delaying the answer. Redis trouble means misses, never errors. Provider errors pass through.
-   * Values are float32 (cached or fresh alike, so a text always gets the identical vector).
+   * (once per distinct text, in chunks of `batchSize`), each chunk stored without delaying the
+   * answer unless the write budget is full. Redis trouble means misses, never errors. Errors of
+   * your own provider call pass through; another caller's failed call is never yours (your texts
+   * are re-issued). Values are float32 (cached or fresh alike, so a text always gets the identical vector).
    */
-  async embedMany(provider: EmbeddingProvider, texts: readonly string[]): Promise<number[][]> {
+  async embedMany(provider: EmbeddingProvider, texts: readonly string[], options: EmbedManyOptions = {}): Promise<number[][]> {
     const p = checkProvider(provider);
     const list: unknown = texts;
     if (!Array.isArray(list)) throw new InvalidArgumentError('@lota/embedding-cache: texts must be an array of strings.');
     list.forEach((t, i) => {
       if (typeof t !== 'string') throw new InvalidArgumentError(`@lota/embedding-cache: texts[${i}] must be a string, got ${t === null ? 'null' : typeof t}.`);
     });
+    const signal: unknown = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('@lota/embedding-cache: options.signal must be an AbortSignal.');
+    signal?.throwIfAborted();
     if (texts.length === 0) return [];
+    const scope = new KeyScope(this.prefix, p.model, p.dimensions, p.options, 'provider.options');
 
     // Distinct keys, each with the positions that want it.
     const byKey = new Map<string, { text: string; at: number[] }>();
     texts.forEach((text, i) => {
-      const key = cacheKey(this.prefix, p.model, text, p.dimensions, p.options);
+      const key = scope.keyOf(text);
       const entry = byKey.get(key);
       if (entry) {
         entry.at.push(i);
@@ -181,22 +245,27 @@ export class EmbeddingCache {
       } else byKey.set(key, { text, at: [i] });
     });
     const found = new Map<string, Float32Array>();
-    const waiting = new Map<string, Promise<Float32Array>>();
+    let joined: Map<Flight, string[]> | undefined;
+    const join = (key: string, flight: Flight): void => {
+      joined ??= new Map();
+      const keys = joined.get(flight);
+      if (keys) keys.push(key);
+      else joined.set(flight, [key]);
+      this.counters.coalesced++;
+    };
 
-    // 1. In-process: the LRU, then requests already running for the same text.
+    // 1. In-process: the LRU and fresh vectors, then provider calls already running for the same text.
     const lookup: string[] = [];
     for (const key of byKey.keys()) {
-      const hit = this.memory?.get(key);
-      if (hit) {
-        found.set(key, hit);
+      const local = this.local(key);
+      if (local) {
+        found.set(key, local);
         this.counters.hits++;
         this.counters.memoryHits++;
       } else {
         const running = this.inflight.get(key);
-        if (running) {
-          waiting.set(key, running.promise);
-          this.counters.coalesced++;
-        } else lookup.push(key);
+        if (running) join(key, running);
+        else lookup.push(key);
       }
     }
 
@@ -204,54 +273,44 @@ export class EmbeddingCache {
     const missing: string[] = [];
     if (lookup.length > 0) {
       const stored = await this.store.lookup(lookup);
-      lookup.forEach((key, i) => {
+      const dims = p.dimensions ?? this.knownDims.get(scope.family);
+      for (let i = 0; i < lookup.length; i++) {
+        const key = lookup[i] ?? '';
         const buf = stored?.[i];
-        const vector = buf ? decodeVector(buf, p.dimensions ?? this.knownDims.get(p.model)) : undefined;
+        const vector = buf ? decodeVector(buf, dims) : undefined;
         if (buf && !vector) this.counters.errors++; // a corrupt entry: re-embedded and overwritten below
-        const running = this.inflight.get(key);
         if (vector) {
           found.set(key, vector);
           this.memory?.set(key, vector);
           this.counters.hits++;
-        } else if (running) {
-          waiting.set(key, running.promise); // started while we were asking Redis
-          this.counters.coalesced++;
-        } else missing.push(key);
-      });
-    }
-
-    // 3. The provider, for what nobody has: chunked, with bounded parallelism.
-    if (missing.length > 0) {
-      this.counters.misses += missing.length;
-      const mine = new Map<string, Deferred>();
-      for (const key of missing) {
-        const d = deferred();
-        mine.set(key, d);
-        this.inflight.set(key, d);
-        waiting.set(key, d.promise);
-      }
-      const chunks: string[][] = [];
-      for (let i = 0; i < missing.length; i += this.batchSize) chunks.push(missing.slice(i, i + this.batchSize));
-      let next = 0;
-      const runChunks = async (): Promise<void> => {
-        for (let chunk = chunks[next++]; chunk; chunk = chunks[next++]) {
-          await this.embedChunk(p, chunk, chunk.map((k) => byKey.get(k)?.text ?? ''), mine);
+          continue;
         }
-      };
-      const runners = Array.from({ length: Math.min(this.maxParallelCalls, chunks.length) }, runChunks);
-      const settled = await Promise.allSettled(runners);
-      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failure) {
-        // A failed chunk rejected its own keys; keys of chunks that never ran must not hang.
-        for (const [key, d] of mine) {
-          d.reject(failure.reason);
-          if (this.inflight.get(key) === d) this.inflight.delete(key);
-        }
-        throw failure.reason;
+        // Embedded (or being embedded) by another call while we asked Redis?
+        const local = this.local(key);
+        const running = local ? undefined : this.inflight.get(key);
+        if (local) {
+          found.set(key, local);
+          this.counters.hits++;
+          this.counters.memoryHits++;
+        } else if (running) join(key, running);
+        else missing.push(key);
       }
     }
 
-    for (const [key, promise] of waiting) found.set(key, await promise);
+    // 3. The provider, for what nobody has; and the calls of others we joined.
+    if (missing.length > 0 || joined) {
+      const call: Call = { provider: p, scope, textOf: byKey, found, flights: [], over: false };
+      const work: Array<Promise<void>> = [];
+      if (missing.length > 0) work.push(this.embedOwn(call, missing));
+      if (joined) for (const [flight, keys] of joined) work.push(this.follow(call, flight, keys, 0));
+      const all = Promise.all(work);
+      try {
+        await (signal ? untilAborted(all, signal) : all);
+      } catch (err) {
+        this.abandon(call);
+        throw err;
+      }
+    }
 
     const out = new Array<number[]>(texts.length);
     for (const [key, { at }] of byKey) {
@@ -261,33 +320,119 @@ export class EmbeddingCache {
     return out;
   }
 
-  private async embedChunk(provider: EmbeddingProvider, keys: string[], texts: string[], mine: Map<string, Deferred>): Promise<void> {
-    this.counters.providerCalls++;
-    const settle = (key: string, how: (d: Deferred) => void): void => {
-      const d = mine.get(key);
-      if (!d) return;
-      how(d);
-      mine.delete(key);
-      if (this.inflight.get(key) === d) this.inflight.delete(key);
+  /** A vector held in-process: the LRU, or a fresh one whose write-back has not settled. */
+  private local(key: string): Float32Array | undefined {
+    return this.memory?.get(key) ?? (this.fresh.size > 0 ? this.fresh.get(key) : undefined);
+  }
+
+  /**
+   * Waits for another caller's provider call. If it failed (that caller's abort, credentials,
+   * texts...), its error is not ours: the texts are re-issued, joining a call already running
+   * for them or with our own provider, and after MAX_FOREIGN_FAILURES always with our own.
+   */
+  private async follow(call: Call, flight: Flight, keys: readonly string[], failures: number): Promise<void> {
+    const vectors = (await flight.done) ? flight.vectors : undefined;
+    const left: string[] = [];
+    for (const key of keys) {
+      const v = vectors?.get(key);
+      if (v) call.found.set(key, v);
+      else left.push(key);
+    }
+    if (left.length === 0 || call.over) return;
+    const own: string[] = [];
+    const rejoin = new Map<Flight, string[]>();
+    for (const key of left) {
+      const local = this.local(key);
+      const running = local || failures + 1 >= MAX_FOREIGN_FAILURES ? undefined : this.inflight.get(key);
+      if (local) call.found.set(key, local);
+      else if (running) {
+        const group = rejoin.get(running);
+        if (group) group.push(key);
+        else rejoin.set(running, [key]);
+        this.counters.coalesced++;
+      } else own.push(key);
+    }
+    const work: Array<Promise<void>> = [];
+    if (own.length > 0) work.push(this.embedOwn(call, own));
+    for (const [next, group] of rejoin) work.push(this.follow(call, next, group, failures + 1));
+    await Promise.all(work);
+  }
+
+  /**
+   * Embeds `keys` with the caller's provider: chunks of `batchSize`, up to `maxParallelCalls` at
+   * once, each registered as a flight others can join. The first failure stops new chunks and
+   * is thrown; chunks that never ran release their texts (joiners re-issue them).
+   */
+  private async embedOwn(call: Call, keys: readonly string[]): Promise<void> {
+    const flights: Flight[] = [];
+    for (let i = 0; i < keys.length; i += this.batchSize) {
+      const flight = new Flight(keys.slice(i, i + this.batchSize));
+      for (const key of flight.keys) if (!this.inflight.has(key)) this.inflight.set(key, flight);
+      flights.push(flight);
+      call.flights.push(flight);
+    }
+    let next = 0;
+    let failure: { err: unknown } | undefined;
+    const run = async (): Promise<void> => {
+      for (let flight = flights[next++]; flight; flight = flights[next++]) {
+        if (flight.isSettled) continue; // abandoned: this call failed or its caller aborted
+        try {
+          await this.embedChunk(call, flight);
+        } catch (err) {
+          failure ??= { err };
+          this.abandon(call);
+        }
+      }
     };
-    let vectors: number[][];
+    await Promise.all(Array.from({ length: Math.min(this.maxParallelCalls, flights.length) }, run));
+    if (failure) throw failure.err;
+  }
+
+  /** The call is over (failed or aborted): it starts nothing more, and whoever joined a chunk it never started re-issues at once. */
+  private abandon(call: Call): void {
+    call.over = true;
+    for (const flight of call.flights) if (!flight.started) this.land(flight, undefined);
+  }
+
+  /** Settles `flight` (with its vectors, or failed) and takes its keys out of the in-flight map. */
+  private land(flight: Flight, vectors: ReadonlyMap<string, Float32Array> | undefined): void {
+    for (const key of flight.keys) if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    if (vectors) flight.succeed(vectors);
+    else flight.fail();
+  }
+
+  private async embedChunk(call: Call, flight: Flight): Promise<void> {
+    const { provider, scope, found } = call;
+    const keys = flight.keys;
+    flight.started = true;
+    this.counters.providerCalls++;
+    this.counters.misses += keys.length;
+    let vectors: Float32Array[];
     try {
-      vectors = checkVectors(provider, texts.length, await provider.embed(texts));
+      const texts = keys.map((k) => call.textOf.get(k)?.text ?? '');
+      vectors = checkVectors(provider, keys.length, await provider.embed(texts));
     } catch (err) {
-      for (const key of keys) settle(key, (d) => d.reject(err));
+      this.land(flight, undefined);
       throw err;
     }
-    if (vectors[0]) this.knownDims.set(provider.model, vectors[0].length);
-    const writes: Array<readonly [string, Buffer]> = [];
-    vectors.forEach((values, i) => {
+    if (vectors[0]) this.knownDims.set(scope.family, vectors[0].length);
+    const byKey = new Map<string, Float32Array>();
+    const writes = new Array<WriteEntry>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
       const key = keys[i] ?? '';
-      const vector = Float32Array.from(values);
+      const vector = vectors[i] ?? new Float32Array(0);
+      byKey.set(key, vector);
+      found.set(key, vector);
       this.memory?.set(key, vector);
-      writes.push([key, encodeVector(vector)]);
-      settle(key, (d) => d.resolve(vector));
+      this.fresh.set(key, vector);
+      writes[i] = [key, encodeVector(vector)];
+    }
+    this.land(flight, byKey);
+    // Fresh vectors stay findable until Redis has answered for them (or they were dropped).
+    const wait = this.store.write(writes, (settled) => {
+      for (const [key] of settled) if (this.fresh.get(key) === byKey.get(key)) this.fresh.delete(key);
     });
-    // Serialising the pipeline (megabytes for a large chunk) must not delay the caller either.
-    setImmediate(() => this.store.write(writes));
+    if (wait) await wait; // back-pressure: the write budget is full and Redis is still acknowledging writes
   }
 }
 

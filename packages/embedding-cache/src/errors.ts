@@ -23,7 +23,7 @@ export class CacheConfigError extends LotaError {
   }
 }
 
-/** What you passed is wrong (texts that are not strings...). Nothing was embedded or cached. */
+/** What you passed is wrong (texts that are not strings, options that are not plain JSON...). Nothing was embedded or cached. */
 export class InvalidArgumentError extends LotaError {
   override readonly name = 'InvalidArgumentError';
   declare readonly code: 'INVALID_ARGUMENT';
@@ -32,7 +32,7 @@ export class InvalidArgumentError extends LotaError {
   }
 }
 
-/** The provider is unusable (no model name) or answered wrongly (count, non-finite numbers, mixed dimensions). Nothing was cached. */
+/** The provider is unusable (no model name) or answered wrongly (count, mixed dimensions, a value not finite in float32). Nothing of that answer was cached. */
 export class ProviderInvalidError extends LotaError {
   override readonly name = 'ProviderInvalidError';
   declare readonly code: 'PROVIDER_INVALID';

@@ -1,5 +1,5 @@
 export { createEmbeddingCache, EmbeddingCache } from './embedding-cache.js';
-export type { EmbeddingCacheOptions, EmbeddingCacheStats } from './embedding-cache.js';
+export type { EmbeddingCacheOptions, EmbeddingCacheStats, EmbedManyOptions } from './embedding-cache.js';
 export type { EmbeddingProvider } from './provider.js';
 export { cacheKey, KEY_VERSION } from './cache-key.js';
 export { encodeVector, decodeVector, HEADER_BYTES } from './vector-codec.js';

@@ -1,23 +1,12 @@
-import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { waitFor } from '@lota/redis-testkit';
 import { embed, embedMany, wrapEmbeddingModel } from 'ai';
 import { MockEmbeddingModelV4 } from 'ai/test';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { embeddingCacheMiddleware } from '../src/ai-sdk.js';
 import { createEmbeddingCache } from '../src/index.js';
-import { f32, quietLogger, vectorFor } from './helpers.js';
+import { f32, fileRedis, quietLogger, vectorFor } from './helpers.js';
 
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-  await waitFor(() => redis.status === 'ready');
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.dispose();
-});
+const file = fileRedis();
 
 function mockModel(): MockEmbeddingModelV4 & { seen: string[][] } {
   const seen: string[][] = [];
@@ -35,7 +24,7 @@ function mockModel(): MockEmbeddingModelV4 & { seen: string[][] } {
 
 describe('AI SDK middleware (wrapEmbeddingModel)', () => {
   it('cached values skip the model; usage counts only what was embedded', async () => {
-    const cache = createEmbeddingCache({ redis, logger: quietLogger() });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger() });
     const inner = mockModel();
     const model = wrapEmbeddingModel({ model: inner, middleware: embeddingCacheMiddleware(cache) });
 
@@ -54,17 +43,17 @@ describe('AI SDK middleware (wrapEmbeddingModel)', () => {
   });
 
   it('dimensions and provider options are part of the key', async () => {
-    const cache = createEmbeddingCache({ redis, logger: quietLogger(), memory: false });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false });
     const inner = mockModel();
     const model = wrapEmbeddingModel({ model: inner, middleware: embeddingCacheMiddleware(cache) });
     await embed({ model, value: 'z' });
-    await waitFor(async () => (await redis.exists(cache.keyFor('mock:mock-embed', 'z'))) === 1);
+    await waitFor(async () => (await file.redis.exists(cache.keyFor('mock:mock-embed', 'z'))) === 1);
     await embed({ model, value: 'z', providerOptions: { mock: { taskType: 'query' } } });
     expect(inner.seen).toEqual([['z'], ['z']]);
   });
 
   it('a model error reaches the caller unchanged', async () => {
-    const cache = createEmbeddingCache({ redis, logger: quietLogger() });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger() });
     const failing = new MockEmbeddingModelV4({
       doEmbed: async () => {
         throw new Error('quota exceeded');

@@ -1,6 +1,5 @@
-import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@lota/redis-testkit';
+import { describe, expect, it } from 'vitest';
 import {
   CacheConfigError,
   createEmbeddingCache,
@@ -11,30 +10,17 @@ import {
   type EmbeddingCacheOptions,
   type EmbeddingProvider,
 } from '../src/index.js';
-import { f32, fakeProvider, quietLogger, vectorFor } from './helpers.js';
+import { f32, fakeProvider, fileRedis, quietLogger, vectorFor } from './helpers.js';
 
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  await waitFor(() => redis.status === 'ready');
-});
-afterEach(async () => {
-  await redis.flushall();
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.dispose();
-});
-const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis, logger: quietLogger(), memory: false, ...opts });
+const file = fileRedis({ flush: true });
+const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false, ...opts });
 
 describe('embedMany', () => {
   it('mixed batch [b, a(cached), c, b]: one provider call with [b, c], results in order', async () => {
     const c = cache();
     const provider = fakeProvider();
     await c.embed(provider, 'a');
-    await waitFor(async () => (await redis.exists(c.keyFor(provider.model, 'a'))) === 1, { description: 'the write-back' });
+    await waitFor(async () => (await file.redis.exists(c.keyFor(provider.model, 'a'))) === 1, { description: 'the write-back' });
     provider.calls.length = 0;
     const out = await c.embedMany(provider, ['b', 'a', 'c', 'b']);
     expect(provider.calls).toEqual([['b', 'c']]);
@@ -49,10 +35,10 @@ describe('embedMany', () => {
     const texts = Array.from({ length: 50 }, (_, i) => `text ${i}`);
     const first = await c.embedMany(provider, texts);
     const keys = texts.map((t) => c.keyFor(provider.model, t));
-    await waitFor(async () => (await redis.exists(...keys)) === 50, { description: 'the fire-and-forget writes' });
-    const before = Number(/cmdstat_mget:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    await waitFor(async () => (await file.redis.exists(...keys)) === 50, { description: 'the fire-and-forget writes' });
+    const before = Number(/cmdstat_mget:calls=(\d+)/.exec(await file.redis.info('commandstats'))?.[1] ?? 0);
     const second = await c.embedMany(provider, texts);
-    const after = Number(/cmdstat_mget:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    const after = Number(/cmdstat_mget:calls=(\d+)/.exec(await file.redis.info('commandstats'))?.[1] ?? 0);
     expect(second).toEqual(first);
     expect(provider.calls).toHaveLength(1);
     expect(after - before).toBe(1);
@@ -65,7 +51,7 @@ describe('embedMany', () => {
     await c.embedMany(provider, texts);
     expect(provider.calls.map((x) => x.length)).toEqual([10, 10, 5]);
     await new Promise((r) => setTimeout(r, 20));
-    expect(await redis.exists(...texts.map((t) => c.keyFor(provider.model, t)))).toBe(25);
+    expect(await file.redis.exists(...texts.map((t) => c.keyFor(provider.model, t)))).toBe(25);
   });
 
   it('concurrent requests for the same uncached text share one provider call', async () => {
@@ -83,10 +69,10 @@ describe('embedMany', () => {
     await c.embed(provider, 'hello');
     await new Promise((r) => setTimeout(r, 20));
     const key = c.keyFor(provider.model, 'hello');
-    const raw = await redis.getBuffer(key);
+    const raw = await file.redis.getBuffer(key);
     expect(raw?.length).toBe(8 + 16 * 4);
     expect(Array.from(decodeVector(raw!)!)).toEqual(f32(vectorFor('hello', 16, 'test-embed-1')));
-    const pttl = await redis.pttl(key);
+    const pttl = await file.redis.pttl(key);
     expect(pttl).toBeGreaterThan(119_000);
     expect(pttl).toBeLessThanOrEqual(120_000);
     await c.embed(provider, 'hello');
@@ -115,13 +101,13 @@ describe('embedMany', () => {
     const key = c.keyFor(provider.model, 'doc');
     await c.embed(provider, 'warm-up'); // the cache now knows this model's vectors have 8 dims
     for (const garbage of [Buffer.from('not a vector'), encodeVector([1, 2, 3]) /* well-formed, wrong dims */, Buffer.from(JSON.stringify([0.1, 0.2]))]) {
-      await redis.set(key, garbage);
+      await file.redis.set(key, garbage);
       provider.calls.length = 0;
       const v = await c.embed(provider, 'doc');
       expect(provider.calls).toEqual([['doc']]);
       expect(v).toEqual(f32(vectorFor('doc', 8, 'test-embed-1')));
       await new Promise((r) => setTimeout(r, 20));
-      expect(decodeVector((await redis.getBuffer(key))!)?.length).toBe(8);
+      expect(decodeVector((await file.redis.getBuffer(key))!)?.length).toBe(8);
     }
     // A header that lies about its length is refused too.
     const lying = encodeVector(vectorFor('doc', 8));
@@ -134,9 +120,55 @@ describe('embedMany', () => {
   it('a stored vector with other dimensions than the provider declares is a miss', async () => {
     const c = cache();
     const p4 = fakeProvider({ dims: 4, dimensionsOption: true });
-    await redis.set(c.keyFor(p4.model, 'q', { dimensions: 4 }), encodeVector([1, 2, 3, 4, 5]));
+    await file.redis.set(c.keyFor(p4.model, 'q', { dimensions: 4 }), encodeVector([1, 2, 3, 4, 5]));
     await c.embed(p4, 'q');
     expect(p4.calls).toEqual([['q']]);
+  });
+
+  it('one model at two output sizes (provider dimensions or options): both stay cached, no errors counted', async () => {
+    const c = cache();
+    const byDefault = fakeProvider({ model: 'one-model', dims: 8 });
+    const declared = fakeProvider({ model: 'one-model', dims: 4, dimensionsOption: true });
+    const small: EmbeddingProvider = { ...fakeProvider({ model: 'one-model', dims: 2 }), options: { outputDimensionality: 2 } };
+    const large: EmbeddingProvider = { ...fakeProvider({ model: 'one-model', dims: 16 }), options: { outputDimensionality: 16 } };
+    const all = [byDefault, declared, small, large];
+    const embedAll = async (): Promise<number[][]> => Promise.all(all.map((p) => c.embed(p, 'same text')));
+    const first = await embedAll();
+    expect(first.map((v) => v.length)).toEqual([8, 4, 2, 16]);
+    const keys = all.map((p) => c.keyFor(p.model, 'same text', { ...(p.dimensions ? { dimensions: p.dimensions } : {}), ...(p.options ? { options: p.options } : {}) }));
+    expect(new Set(keys).size).toBe(4);
+    await waitFor(async () => (await file.redis.exists(...keys)) === 4, { description: 'the four write-backs' });
+    const callsBefore = c.stats().providerCalls;
+    for (let round = 0; round < 2; round++) expect(await embedAll()).toEqual(first);
+    expect(c.stats()).toMatchObject({ providerCalls: callsBefore, errors: 0, hits: 8 });
+  });
+
+  it('a value finite in float64 but not in float32 (1e39) is PROVIDER_INVALID, never Infinity, nothing cached', async () => {
+    const c = cache();
+    for (const huge of [1e39, -1e39, 3.5e38]) {
+      const provider: EmbeddingProvider = { model: 'overflowing', embed: async (texts) => texts.map(() => [0.5, huge]) };
+      await expect(c.embedMany(provider, ['big'])).rejects.toMatchObject({ code: 'PROVIDER_INVALID', message: expect.stringMatching(/float32/) });
+    }
+    await new Promise((r) => setTimeout(r, 20)); // writes would be deferred: give them the chance
+    expect(await file.redis.exists(c.keyFor('overflowing', 'big'))).toBe(0);
+    // The largest float32 itself is fine.
+    const edge: EmbeddingProvider = { model: 'edge', embed: async (texts) => texts.map(() => [3.4028234663852886e38, -3.4028234663852886e38]) };
+    expect(await c.embed(edge, 'x')).toEqual([3.4028234663852886e38, -3.4028234663852886e38]);
+  });
+
+  it('a busy event loop is not a slow Redis: a lookup reply waiting in the socket when timeoutMs expires is a hit', async () => {
+    const c = cache({ timeoutMs: 50 });
+    const provider = fakeProvider({ model: 'busy-loop' });
+    await file.redis.set(c.keyFor(provider.model, 'warm'), encodeVector(vectorFor('warm', 8, provider.model)));
+    const pending = c.embed(provider, 'warm'); // the MGET is on the wire
+    await new Promise((r) => setImmediate(r)); // block after this turn's I/O phase: the next turn runs timers first
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      /* busy: Redis answers meanwhile */
+    }
+    expect(await pending).toEqual(f32(vectorFor('warm', 8, provider.model)));
+    expect(provider.calls).toEqual([]);
+    expect(c.stats()).toMatchObject({ hits: 1, errors: 0 });
   });
 
   it('provider errors propagate unchanged and nothing is cached', async () => {
@@ -147,7 +179,7 @@ describe('embedMany', () => {
     await expect(c.embedMany(provider, ['a', 'b'])).rejects.toBe(boom);
     provider.failWith = undefined;
     await new Promise((r) => setTimeout(r, 20)); // writes would be deferred: give them the chance
-    expect(await redis.exists(c.keyFor(provider.model, 'a'), c.keyFor(provider.model, 'b'))).toBe(0);
+    expect(await file.redis.exists(c.keyFor(provider.model, 'a'), c.keyFor(provider.model, 'b'))).toBe(0);
     await c.embedMany(provider, ['a']);
     expect(provider.calls).toHaveLength(2);
   });
@@ -181,14 +213,14 @@ describe('bad input and bad providers: typed errors, nothing cached', () => {
       const provider: EmbeddingProvider = { model: 'bad', embed: async (texts) => answer(texts) as number[][] };
       await expect(c.embedMany(provider, ['a', 'b'])).rejects.toBeInstanceOf(ProviderInvalidError);
       await new Promise((r) => setTimeout(r, 20));
-      expect(await redis.exists(c.keyFor('bad', 'a'), c.keyFor('bad', 'b'))).toBe(0);
+      expect(await file.redis.exists(c.keyFor('bad', 'a'), c.keyFor('bad', 'b'))).toBe(0);
     });
   }
 
   it('bad options name the option', () => {
-    expect(() => createEmbeddingCache({ redis, ttlSeconds: 0 })).toThrow(/ttlSeconds must be a whole number >= 1/);
-    expect(() => createEmbeddingCache({ redis, memory: { maxEntries: -1 } })).toThrow(CacheConfigError);
-    expect(() => createEmbeddingCache({ redis, ttl: 5 } as never)).toThrow(/unknown option\(s\) ttl/);
+    expect(() => createEmbeddingCache({ redis: file.redis, ttlSeconds: 0 })).toThrow(/ttlSeconds must be a whole number >= 1/);
+    expect(() => createEmbeddingCache({ redis: file.redis, memory: { maxEntries: -1 } })).toThrow(CacheConfigError);
+    expect(() => createEmbeddingCache({ redis: file.redis, ttl: 5 } as never)).toThrow(/unknown option\(s\) ttl/);
     expect(() => createEmbeddingCache({ redis: {} as never })).toThrow(/ioredis/);
   });
 });

@@ -1,28 +1,18 @@
-import { startCluster, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
-import { Cluster, Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { startCluster, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { Cluster } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createEmbeddingCache } from '../src/index.js';
-import { f32, fakeProvider, quietLogger, vectorFor } from './helpers.js';
+import { f32, fakeProvider, perTestCache, quietLogger, vectorFor } from './helpers.js';
 
 const caps = await testkitCapabilities();
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { setup, defer } = perTestCache();
 
 const TIMEOUT = 150;
 const LATENCY = 40;
 
 describe.skipIf(!caps.control)('fail-open', () => {
   it('Redis SIGKILLed, then paused: every embedMany returns correct vectors within timeoutMs + provider latency; hits resume after', async () => {
-    const server = await startRedis();
-    cleanups.push(() => server.dispose());
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    cleanups.push(() => redis.disconnect());
-    await waitFor(() => redis.status === 'ready');
-    const logger = quietLogger();
-    const cache = createEmbeddingCache({ redis, timeoutMs: TIMEOUT, memory: false, logger });
+    const { server, redis, cache, logger } = await setup({ timeoutMs: TIMEOUT });
     const provider = fakeProvider({ latencyMs: LATENCY });
     const texts = ['alpha', 'beta', 'gamma'];
     const expected = texts.map((t) => f32(vectorFor(t, 8, provider.model)));
@@ -56,12 +46,7 @@ describe.skipIf(!caps.control)('fail-open', () => {
   });
 
   it('a tiny maxmemory with an LRU policy: evicted entries fall back to the provider', async () => {
-    const server = await startRedis({ maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' });
-    cleanups.push(() => server.dispose());
-    const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(() => redis.disconnect());
-    await waitFor(() => redis.status === 'ready');
-    const cache = createEmbeddingCache({ redis, memory: false, logger: quietLogger() });
+    const { redis, cache } = await setup({}, { maxmemory: '2mb', maxmemoryPolicy: 'allkeys-lru' });
     const provider = fakeProvider({ dims: 1536 });
     const texts = Array.from({ length: 600 }, (_, i) => `doc ${i}`); // ~3.7 MB of vectors: cannot all fit
     const first = await cache.embedMany(provider, texts);
@@ -80,11 +65,11 @@ describe.skipIf(!caps.control)('fail-open', () => {
 describe.skipIf(!caps.topologies)('Redis Cluster', () => {
   it('a batch whose keys span every master: one lookup per hash tag, all hits the second time', async () => {
     const cluster = await startCluster({ masters: 3 });
-    cleanups.push(() => cluster.dispose());
+    defer(() => cluster.dispose());
     const redis = new Cluster(cluster.startupNodes.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })), {
       redisOptions: { maxRetriesPerRequest: 1 },
     });
-    cleanups.push(() => redis.disconnect());
+    defer(() => redis.disconnect());
     await waitFor(() => redis.status === 'ready');
     const cache = createEmbeddingCache({ redis, memory: false, logger: quietLogger() });
     const provider = fakeProvider();

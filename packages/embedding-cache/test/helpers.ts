@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { EmbeddingProvider, Logger } from '../src/index.js';
+import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheOptions, type EmbeddingProvider, type Logger } from '../src/index.js';
 
 /** Deterministic vectors from the text: the same text always gives the same vector. */
 export function vectorFor(text: string, dims: number, salt = ''): number[] {
@@ -40,4 +43,69 @@ export const f32 = (v: number[]): number[] => Array.from(Float32Array.from(v));
 export function quietLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, debug() {}, info() {}, warn: (_f, m) => void warnings.push(m), error: (_f, m) => void warnings.push(m) };
+}
+
+/**
+ * One private Redis server for the whole test file, started before its tests (and flushed after
+ * each one when `flush` is set). Read `redis` / `server` inside tests, not at load time.
+ */
+export function fileRedis(opts: { flush?: boolean } = {}): { readonly redis: Redis; readonly server: RedisServer } {
+  let server: RedisServer | undefined;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    await waitFor(() => redis?.status === 'ready');
+  });
+  if (opts.flush) {
+    afterEach(async () => {
+      await redis?.flushall();
+    });
+  }
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.dispose();
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error('fileRedis: used before beforeAll ran');
+      return redis;
+    },
+    get server() {
+      if (!server) throw new Error('fileRedis: used before beforeAll ran');
+      return server;
+    },
+  };
+}
+
+/**
+ * A private server, a client and a cache per `setup()` call, all disposed after the test (for
+ * tests that kill, pause or fill their server); `defer` adds other clean-ups. Call once at the
+ * top level of a test file.
+ */
+export function perTestCache(): {
+  setup: (
+    opts?: Partial<EmbeddingCacheOptions>,
+    server?: Parameters<typeof startRedis>[0],
+  ) => Promise<{ server: RedisServer; redis: Redis; cache: EmbeddingCache; logger: ReturnType<typeof quietLogger> }>;
+  defer: (cleanup: () => unknown) => void;
+} {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    defer: (cleanup) => void cleanups.push(cleanup),
+    setup: async (opts = {}, serverOpts = {}) => {
+      const server = await startRedis(serverOpts);
+      cleanups.push(() => server.dispose());
+      const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
+      redis.on('error', () => undefined);
+      cleanups.push(() => redis.disconnect());
+      await waitFor(() => redis.status === 'ready');
+      const logger = quietLogger();
+      const cache = createEmbeddingCache({ redis, memory: false, logger, ...opts });
+      return { server, redis, cache, logger };
+    },
+  };
 }

@@ -44,17 +44,27 @@ function isClient(v: unknown): v is Redis | Cluster {
 
 /** Shortest lease accepted: it must outlive a round trip and the clock-drift margin. */
 export const MIN_TTL_MS = 10;
+/**
+ * Longest lease or wait accepted: Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire
+ * after 1 ms when asked for more, which would extend a lease every millisecond or time a wait
+ * out at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 export function checkTtl(where: string, ttlMs: unknown): number {
-  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS) {
-    throw new InvalidArgumentError(`@lota/org-lock: ${where}ttlMs must be a whole number of milliseconds >= ${MIN_TTL_MS}, got ${String(ttlMs)}.`);
+  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `@lota/org-lock: ${where}ttlMs must be a whole number of milliseconds from ${MIN_TTL_MS} to ${MAX_TIMER_MS}, got ${String(ttlMs)}.`,
+    );
   }
   return ttlMs;
 }
 
 export function checkTimeout(where: string, ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) {
-    throw new InvalidArgumentError(`@lota/org-lock: ${where}acquireTimeoutMs must be a whole number of milliseconds >= 0, got ${String(ms)}.`);
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `@lota/org-lock: ${where}acquireTimeoutMs must be a whole number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(ms)}.`,
+    );
   }
   return ms;
 }
@@ -90,8 +100,8 @@ export function resolveLockOptions(input: unknown): ResolvedLockOptions {
   const fair = o.fair ?? true;
   if (typeof fair !== 'boolean') throw new LockConfigError('@lota/org-lock: fair must be true or false.');
   const requested = o.requestTimeoutMs ?? 2_000;
-  if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1) {
-    throw new LockConfigError('@lota/org-lock: requestTimeoutMs must be a whole number of milliseconds >= 1.');
+  if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1 || requested > MAX_TIMER_MS) {
+    throw new LockConfigError(`@lota/org-lock: requestTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}.`);
   }
   const logger = (o.logger ?? stderrLogger) as Logger;
   if (!['debug', 'info', 'warn', 'error'].every((k) => typeof (logger as unknown as Record<string, unknown>)[k] === 'function')) {

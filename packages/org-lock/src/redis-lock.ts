@@ -49,6 +49,18 @@ const REFRESH_MS = 1_000;
 const MAX_LOCAL_STREAK = 3;
 /** Shortest pause between attempts when Redis does not answer. */
 const ERROR_BACKOFF_MS = 25;
+/**
+ * While the release subscription is not up (still connecting, or refused), a waiter asks Redis
+ * this often instead of waiting for a message it would not hear.
+ */
+const POLL_UNSUBSCRIBED_MS = 100;
+/**
+ * An acquire sets the lease to at most this (or twice the request timeout, if longer) and the
+ * holder extends it to its full length soon after. An acquire that reaches Redis after its caller
+ * gave up (a timed-out request, a Cluster redirection re-sent late) then holds the scope for this
+ * long at most, instead of a whole lease nobody uses. Same bound as a dead waiter's queue entry.
+ */
+const GHOST_GRACE_MS = ENTRY_TTL_MS;
 
 interface Lease {
   scope: string;
@@ -90,12 +102,13 @@ export class RedisLock implements LockAdapter {
   private readonly streaks = new Map<string, number>();
   /**
    * Tokens whose `withLock` call is still running (waiting or holding). A grant message for one of
-   * them without a grant callback means the attempt already found the lock granted (the message
-   * came late): it must be ignored, never treated as an orphan and released under a live holder.
+   * them is never treated as an orphan (and released under a live holder); one that arrives
+   * before its waiter listens is kept for it.
    */
   private readonly liveTokens = new Set<string>();
   private readonly local: ScopeQueues;
   private readonly listener: ReleaseListener;
+  private readonly graceMs: number;
   private closed = false;
 
   constructor(options: RedisLockOptions) {
@@ -108,11 +121,18 @@ export class RedisLock implements LockAdapter {
       this.clients,
       this.channel,
       this.instance,
-      (tag, token) => {
-        if (!this.liveTokens.has(token)) void this.leaveQueue(keysForTag(this.opts.prefix, tag), token);
+      {
+        isLive: (token) => this.liveTokens.has(token),
+        onOrphan: (tag, token) => void this.leaveQueue(keysForTag(this.opts.prefix, tag), token),
       },
       (err) => this.opts.logger.warn({ error: err.message }, 'lock release subscription error; waiters fall back to asking Redis'),
     );
+    this.graceMs = Math.max(GHOST_GRACE_MS, 2 * this.opts.requestTimeoutMs);
+  }
+
+  /** First lease of an acquisition (see GHOST_GRACE_MS); without autoExtend nobody would extend it, so it is the whole lease. */
+  private firstLease(ttlMs: number): number {
+    return this.opts.autoExtend ? Math.min(ttlMs, this.graceMs) : ttlMs;
   }
 
   private get fair(): string {
@@ -146,57 +166,76 @@ export class RedisLock implements LockAdapter {
       throw err;
     }
     try {
-      const handed = turn.handed;
-      const lease =
-        handed && performance.now() < handed.validUntil
-          ? { scope, keys, token: turn.token, ...handed }
-          : await this.acquire(scope, keys, turn, deadline, timeoutMs, signal);
-      return await this.run(lease, ttlMs, fn, signal);
+      for (;;) {
+        const handed = turn.handed;
+        turn.handed = undefined;
+        const lease =
+          handed && performance.now() < handed.validUntil
+            ? { scope, keys, token: turn.token, ...handed }
+            : await this.acquire(scope, keys, turn, deadline, timeoutMs, signal);
+        if (signal?.aborted) {
+          // The caller gave up while the acquire was in flight: never run fn; pass the lock on.
+          await this.releaseAndHandOff(lease);
+          throw abortReason(signal);
+        }
+        // Only a lease with time left reaches fn (the event loop may have stalled since Redis
+        // answered); an expired one is not released (there is nothing to wait for): ask again.
+        if (performance.now() < lease.validUntil) return await this.run(lease, ttlMs, fn, signal);
+      }
     } finally {
       this.liveTokens.delete(turn.token);
+      this.listener.forget(turn.token);
       this.local.leave(scope);
     }
   }
 
   private async acquire(scope: string, keys: ScopeKeys, turn: Turn, deadline: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Lease> {
     const { token, ttlMs } = turn;
+    const firstLease = this.firstLease(ttlMs);
     let woken: boolean;
+    let granted: boolean;
     let wakeSleeper: (() => void) | undefined;
-    let granted: number | undefined;
     // Registered before the first attempt: a release that lands between a failed attempt and
-    // the wait still wakes us; a release that grants us the lock tells us directly.
+    // the wait still wakes us. A grant message only says "ask now": it may be stale (its lease
+    // may have run out while this process stalled), so the lock is taken on Redis' word alone.
     const unlisten = this.listener.listen(keys.tag, () => {
       woken = true;
       wakeSleeper?.();
     });
-    const ungrant = this.listener.awaitGrant(token, (fencingToken) => {
-      granted = fencingToken;
+    const ungrant = this.listener.awaitGrant(token, () => {
+      granted = true;
       wakeSleeper?.();
     });
     // Queued by the previous local holder's release: Redis already knows us; wait for our turn.
     let last: Attempt | undefined = turn.queuedAt === undefined ? undefined : { kind: 'held', pttl: -2 };
-    // Send time of the newest request Redis answered "held" (or queued us): a grant comes after it.
-    let heldSince = turn.queuedAt ?? 0;
-    let subscribed = false;
+    // Redis' latest answer: what the error says if the time runs out (an attempt cut short by the
+    // deadline says nothing about the lock).
+    let answered: Attempt | undefined = last;
+    // Send time of the newest request Redis answered "held" (or queued us): releases heard later count.
+    let askedAt = turn.queuedAt ?? 0;
     let errorBackoff = ERROR_BACKOFF_MS;
     let acquired = false;
+    const firstTry = performance.now();
     try {
       for (;;) {
         signal?.throwIfAborted();
-        if (granted !== undefined) {
-          const lease = await this.takeGrant(scope, keys, token, ttlMs, granted, heldSince);
-          if (lease) {
-            acquired = true;
-            return lease;
-          }
-          granted = undefined; // the grant lapsed before we could use it: ask again
-        }
         woken = false;
+        granted = false;
         if (last === undefined) {
           const start = performance.now();
-          last = await this.attempt(keys, token, ttlMs);
+          // Waits for the reply until the deadline (at least one request timeout, so that
+          // acquireTimeoutMs 0 still means "one try"), and never past the caller's signal. An
+          // attempt abandoned here is undone by the leave sent behind it (see finally).
+          const budget = Math.max(deadline, firstTry + this.opts.requestTimeoutMs) - start;
+          // Each request is bounded by requestTimeoutMs anyway: race only when the deadline or a
+          // signal may come first (the common call pays no extra timer).
+          const race = signal !== undefined || budget < 2 * this.opts.requestTimeoutMs;
+          const attempt = budget > 0 ? this.attempt(keys, token, firstLease) : undefined;
+          const answer = attempt && race ? await this.settle(attempt, budget, signal) : await attempt;
+          if (answer === undefined) break; // out of time
+          last = answered = answer;
           if (last.kind === 'acquired') {
-            const validUntil = start + Math.min(ttlMs, last.pttl) - drift(ttlMs);
+            const validUntil = start + Math.min(firstLease, last.pttl) - drift(firstLease);
             if (performance.now() < validUntil) {
               acquired = true;
               return { scope, keys, token, fencingToken: last.fencingToken, validUntil };
@@ -206,19 +245,13 @@ export class RedisLock implements LockAdapter {
             last = undefined;
             continue;
           }
-          if (last.kind === 'held') heldSince = start;
+          if (last.kind === 'held') askedAt = start;
         }
         const remaining = deadline - performance.now();
         if (remaining <= 0) break;
-        if (last.kind === 'held' && !subscribed) {
-          const since = this.listener.subscribedAt;
-          subscribed = since !== undefined || (await this.listener.ready());
-          // Subscribed only after the attempt was sent: a release in between went unheard. Ask again now.
-          if (subscribed && (since === undefined || since > heldSince) && turn.queuedAt === undefined) {
-            last = undefined;
-            continue;
-          }
-        }
+        // Never waits for the subscription: it comes up in the background (and wakes us then).
+        this.listener.ensureSubscribed();
+        const subscribed = this.listener.subscribedAt !== undefined;
         let pause: number;
         if (last.kind === 'unreachable') {
           pause = errorBackoff;
@@ -226,46 +259,61 @@ export class RedisLock implements LockAdapter {
         } else {
           errorBackoff = ERROR_BACKOFF_MS;
           // Held: wake on a grant or a release, else when the lease runs out (a crashed holder),
-          // and at least every REFRESH_MS (which keeps our queue entry alive).
+          // and at least every REFRESH_MS (which keeps our queue entry alive); poll while deaf.
           pause = last.pttl > 0 ? Math.min(last.pttl + 1, REFRESH_MS) : REFRESH_MS;
+          if (!subscribed) pause = Math.min(pause, POLL_UNSUBSCRIBED_MS);
           if (this.clients.length > 1) pause = Math.min(pause, 10 + Math.random() * 40); // Redlock: retry with jitter
         }
         // A release we have not reacted to yet (heard before we listened, or while the attempt was in flight)?
-        if (granted === undefined && !woken && this.listener.lastReleaseAt(keys.tag) <= heldSince) {
+        if (!granted && !woken && this.listener.lastReleaseAt(keys.tag) <= askedAt) {
           await this.sleep(Math.min(pause, remaining), signal, (wake) => (wakeSleeper = wake));
         }
         wakeSleeper = undefined;
         turn.queuedAt = undefined;
-        if (granted === undefined) last = undefined;
+        last = undefined;
       }
     } finally {
       unlisten();
       ungrant();
       if (!acquired) void this.leaveQueue(keys, token);
     }
-    if (last.kind === 'unreachable') {
+    const outcome = answered ?? { kind: 'unreachable', reasons: [`no reply within ${Math.round(performance.now() - firstTry)} ms`] };
+    if (outcome.kind === 'unreachable') {
       throw new LockUnavailableError(
         scope,
-        `${this.clients.length > 1 ? `fewer than ${this.quorum} of ${this.clients.length} Redis masters answered` : 'Redis did not answer'} within acquireTimeoutMs (${timeoutMs} ms): ${last.reasons.join('; ')}`,
+        `${this.clients.length > 1 ? `fewer than ${this.quorum} of ${this.clients.length} Redis masters answered` : 'Redis did not answer'} within acquireTimeoutMs (${timeoutMs} ms): ${outcome.reasons.join('; ')}`,
       );
     }
     throw new LockTimeoutError(scope, timeoutMs);
   }
 
-  /**
-   * A release granted us the lock (by message). Its lease began after `heldSince`, with at most
-   * ENTRY_TTL_MS; if too little of that is certain, confirm with an extension first.
-   */
-  private async takeGrant(scope: string, keys: ScopeKeys, token: string, ttlMs: number, fencingToken: number, heldSince: number): Promise<Lease | undefined> {
-    const grantedTtl = Math.min(ttlMs, ENTRY_TTL_MS);
-    const validUntil = heldSince + grantedTtl - drift(grantedTtl);
-    if (validUntil - performance.now() > grantedTtl / 3) return { scope, keys, token, fencingToken, validUntil };
-    const start = performance.now();
-    const lease: Lease = { scope, keys, token, fencingToken, validUntil: start };
-    const outcome = await this.extendLease(lease, ttlMs);
-    if (outcome !== 'extended') return undefined;
-    lease.validUntil = start + ttlMs - drift(ttlMs);
-    return lease;
+  /** `attempt`'s answer, or undefined when `ms` pass first; rejects with the signal's reason if it aborts first. */
+  private settle(attempt: Promise<Attempt>, ms: number, signal: AbortSignal | undefined): Promise<Attempt | undefined> {
+    return new Promise<Attempt | undefined>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(abortReason(signal));
+      };
+      const timer = setTimeout(() => {
+        done();
+        resolve(undefined);
+      }, Math.max(0, ms));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      attempt.then(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (err: unknown) => {
+          done();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
   }
 
   /** One acquisition attempt on every master. */
@@ -361,8 +409,8 @@ export class RedisLock implements LockAdapter {
         schedule(Math.min(extendEvery, 250)); // Redis did not answer: try again soon; expiry decides
       }
     };
-    // A lease granted by message may be short (capped at the waiter entry lifetime): extend early.
-    schedule(Math.min(extendEvery, Math.max(0, (lease.validUntil - performance.now()) / 2)));
+    // The first lease is short (GHOST_GRACE_MS, or a grant's cap): extend to the full lease early.
+    schedule(Math.min(extendEvery, Math.max(0, (lease.validUntil - performance.now()) / 3)));
 
     const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
     let value: T | undefined;

@@ -1,45 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisLock, LockLostError, LockUnavailableError, scopeKeys, type RedisLock } from '../src/index.js';
-import { caps, freshScope, pause, recordingLogger } from './helpers.js';
+import { waitFor, type RedisServer } from '@lota/redis-testkit';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { LockLostError, LockUnavailableError, scopeKeys } from '../src/index.js';
+import { caps, freshScope, pause, perTestResources, type LockChild } from './helpers.js';
 
-const child = fileURLToPath(new URL('./fixtures/lock-child.mjs', import.meta.url));
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function server(opts: Parameters<typeof startRedis>[0] = {}): Promise<RedisServer> {
-  const s = await startRedis(opts);
-  cleanups.push(() => s.dispose());
-  return s;
-}
-function client(s: RedisServer): Redis {
-  const c = new Redis(s.url, { maxRetriesPerRequest: 1 });
-  c.on('error', () => undefined);
-  cleanups.push(() => c.disconnect());
-  return c;
-}
-function lock(opts: Parameters<typeof createRedisLock>[0]): RedisLock {
-  const l = createRedisLock({ logger: recordingLogger(), ...opts });
-  cleanups.push(() => l.close());
-  return l;
-}
-function spawnChild(args: string[]): { proc: ChildProcess; lines: string[] } {
-  const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanups.push(() => proc.kill('SIGKILL'));
-  const lines: string[] = [];
-  let buf = '';
-  proc.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  });
-  return { proc, lines };
+const res = perTestResources();
+const server = res.server;
+const client = (s: RedisServer): Redis => res.client(s);
+const lock = res.lock;
+function spawnChild(args: string[]): LockChild {
+  const [mode = '', url = '', raw = '{}'] = args;
+  return res.child(mode, url, JSON.parse(raw) as Record<string, unknown>);
 }
 
 describe.skipIf(!caps.control)('faults', () => {

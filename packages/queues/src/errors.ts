@@ -5,7 +5,9 @@ export type QueuesErrorCode =
   | 'INVALID_ARGUMENT'
   | 'REDIS_UNREACHABLE'
   | 'ENQUEUE_TIMEOUT'
-  | 'QUEUES_CLOSED';
+  | 'QUEUES_CLOSED'
+  | 'WORKER_EXISTS'
+  | 'JOB_LOCK_LOST';
 
 /**
  * Base of every error thrown by `@lota/queues`: a literal `name`, a stable `code`, the
@@ -94,5 +96,49 @@ export class QueuesClosedError extends LotaError {
   declare readonly code: 'QUEUES_CLOSED';
   constructor(method: string) {
     super('QUEUES_CLOSED', `@lota/queues: ${method}() was called after close(); create a new instance with createQueues().`);
+  }
+}
+
+/**
+ * `registerWorker` was called for a queue that already has a worker on this instance. Two
+ * workers would run two processors and double the queue's concurrency. Closing the first
+ * worker frees the queue.
+ */
+export class WorkerExistsError extends LotaError {
+  override readonly name = 'WorkerExistsError';
+  declare readonly code: 'WORKER_EXISTS';
+  readonly queue: string;
+  constructor(queue: string, concurrency: number, closing: boolean) {
+    super(
+      'WORKER_EXISTS',
+      `@lota/queues: registerWorker('${queue}') refused: this instance already ${closing ? 'is closing a' : 'runs a'} worker for '${queue}' ` +
+        `(concurrency ${concurrency}); a second one would double its concurrency. ` +
+        (closing
+          ? 'Await the close() of the previous worker before registering a new one.'
+          : `Register one worker per queue and set its concurrency (registerWorker({ concurrency }) or policies['${queue}'].concurrency), or await close() on the existing worker first.`),
+    );
+    this.queue = queue;
+  }
+}
+
+/**
+ * The worker no longer holds the lock of the job it is running: the lock was not renewed in
+ * time (a processor that blocked the event loop longer than `lockDurationMs`, a worker cut off
+ * from Redis) and the job may already run in another worker. It is the `reason` of the
+ * processor's aborted `signal`, and what `runChunked` throws at the next chunk boundary.
+ */
+export class JobLockLostError extends LotaError {
+  override readonly name = 'JobLockLostError';
+  declare readonly code: 'JOB_LOCK_LOST';
+  readonly queue: string;
+  readonly jobId: string;
+  constructor(queue: string, jobId: string, how: string) {
+    super(
+      'JOB_LOCK_LOST',
+      `@lota/queues: job '${jobId}' of '${queue}' lost its lock (${how}); another worker may be running it now, so this run was aborted. ` +
+        `If no worker or Redis failed, raise policies['${queue}'].lockDurationMs above the longest time a processor blocks the event loop.`,
+    );
+    this.queue = queue;
+    this.jobId = jobId;
   }
 }

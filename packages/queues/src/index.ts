@@ -1,6 +1,6 @@
 export { createQueues, LotaQueues } from './lota-queues.js';
+export type { EnqueueResult } from './enqueue-transaction.js';
 export type {
-  EnqueueResult,
   EnqueueOptions,
   RegisterWorkerOptions,
   RegisteredWorker,
@@ -31,5 +31,7 @@ export {
   RedisUnavailableError,
   EnqueueTimeoutError,
   QueuesClosedError,
+  WorkerExistsError,
+  JobLockLostError,
 } from './errors.js';
 export type { QueuesErrorCode } from './errors.js';

@@ -17,8 +17,10 @@ function describe(value: unknown): string {
 
 /**
  * Fails on the first value that would not survive JSON the way the caller expects: BigInt,
- * functions, symbols, NaN/Infinity, `undefined` inside arrays, cycles, and class instances
- * other than Date (a Map or a Set would silently become `{}`).
+ * functions, symbols (as values or as keys, which JSON drops), NaN/Infinity, invalid Dates
+ * (JSON writes `null`), `undefined` and holes inside arrays (JSON writes `null`), properties
+ * on arrays (dropped), cycles, and class instances other than Date (a Map or a Set would
+ * silently become `{}`).
  */
 function assertJson(value: unknown, path: string, queue: string, seen: Set<object>): void {
   switch (typeof value) {
@@ -31,14 +33,27 @@ function assertJson(value: unknown, path: string, queue: string, seen: Set<objec
     case 'undefined':
       return;
     case 'object': {
-      if (value === null || value instanceof Date) return;
+      if (value === null) return;
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw new JobValidationError(queue, path, 'is an invalid Date, which JSON turns into null; send a valid Date or null');
+        return;
+      }
       if (seen.has(value)) throw new JobValidationError(queue, path, 'refers back to itself (a cycle); job data must be a tree');
       seen.add(value);
+      const symbolKey = Object.getOwnPropertySymbols(value)[0];
+      if (symbolKey !== undefined) {
+        throw new JobValidationError(queue, `${path}[${String(symbolKey)}]`, 'is a symbol key, which JSON drops; use a string key');
+      }
       if (Array.isArray(value)) {
-        value.forEach((item: unknown, i) => {
+        // An index loop, not forEach: forEach skips the holes of a sparse array.
+        for (let i = 0; i < value.length; i++) {
+          if (!Object.hasOwn(value, i)) throw new JobValidationError(queue, `${path}[${i}]`, 'is a hole in a sparse array, which JSON turns into null; fill it or send null');
+          const item: unknown = value[i];
           if (item === undefined) throw new JobValidationError(queue, `${path}[${i}]`, 'is undefined, which JSON turns into null; remove it or send null');
           assertJson(item, `${path}[${i}]`, queue, seen);
-        });
+        }
+        const extra = Object.keys(value).find((k) => !/^(0|[1-9]\d*)$/.test(k));
+        if (extra !== undefined) throw new JobValidationError(queue, `${path}.${extra}`, 'is a property on an array, which JSON drops; use an object');
       } else {
         const proto: unknown = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
@@ -54,8 +69,16 @@ function assertJson(value: unknown, path: string, queue: string, seen: Set<objec
   }
 }
 
-/** Checks that `value` is a non-empty string; `field` names it in the error. */
-export function requireId(queue: string, data: Record<string, unknown>, field: string): string {
+/** Checks that `data` is a plain-object payload (not null, undefined, an array or a primitive). */
+export function requireObject(queue: string, data: unknown): asserts data is Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new JobValidationError(queue, 'data', `must be an object with an orgId, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : describe(data)}`);
+  }
+}
+
+/** Checks that `data[field]` is a non-empty string; `field` names it in the error. */
+export function requireId(queue: string, data: unknown, field: string): string {
+  requireObject(queue, data);
   const value = data[field];
   if (typeof value !== 'string' || value.trim() === '') {
     throw new JobValidationError(queue, `data.${field}`, value === undefined ? 'is missing; it must be a non-empty string' : 'must be a non-empty string');
@@ -68,10 +91,7 @@ export function requireId(queue: string, data: Record<string, unknown>, field: s
  * and at most `maxBytes` once serialised. Returns the serialised size.
  */
 export function validateJobData(queue: string, data: unknown, maxBytes: number): number {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new JobValidationError(queue, 'data', 'must be an object with an orgId');
-  }
-  requireId(queue, data as Record<string, unknown>, 'orgId');
+  requireId(queue, data, 'orgId');
   assertJson(data, 'data', queue, new Set());
   const bytes = Buffer.byteLength(JSON.stringify(data));
   if (bytes > maxBytes) {

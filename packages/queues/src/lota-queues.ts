@@ -1,24 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, Worker, type Job, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { Queue, type DefaultJobOptions, type Job, type JobsOptions, type Processor, type Worker, type WorkerOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { encodeKeyParts } from './dedupe-key.js';
+import { addInTransaction, addPlain, type AddRequest, type EnqueueResult } from './enqueue-transaction.js';
 import {
   EnqueueTimeoutError,
   InvalidArgumentError,
   QueuesClosedError,
   RedisUnavailableError,
+  WorkerExistsError,
 } from './errors.js';
 import { queuePrefix } from './hash-tag.js';
 import { requireId, validateJobData, type JobPayload } from './job-data.js';
+import { RunTracker } from './job-run.js';
+import { TrackedWorker } from './tracked-worker.js';
 import { stderrLogger, type Logger } from './logger.js';
 import { QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions } from './options.js';
 import { resolvePolicies, type QueuePolicy } from './policies.js';
-
-/** What an enqueue did: a new job, dropped as a duplicate, or replaced a pending job's data. */
-export interface EnqueueResult {
-  jobId: string;
-  status: 'added' | 'deduplicated' | 'replaced';
-}
 
 /** Options of the generic {@link LotaQueues.enqueue}. */
 export interface EnqueueOptions {
@@ -26,9 +24,13 @@ export interface EnqueueOptions {
   dedupeKey?: string | readonly string[];
   /** Debounce: run once, `debounceMs` after the last call with this `dedupeKey`, with the latest data. */
   debounceMs?: number;
-  /** Run no earlier than this many ms from now. */
+  /** Run no earlier than this many ms from now. Not with `debounceMs`, which sets the delay itself. */
   delayMs?: number;
-  /** Your own job id, for idempotent retries after an `ENQUEUE_TIMEOUT`. @defaultValue a random UUID */
+  /**
+   * Your own job id, for idempotent retries after an `ENQUEUE_TIMEOUT`. An id that already names
+   * a job BullMQ keeps is reported `'deduplicated'` and nothing new runs.
+   * @defaultValue a random UUID
+   */
   jobId?: string;
 }
 
@@ -51,9 +53,17 @@ export interface RegisterWorkerOptions<T extends JobPayload = JobPayload> {
   queue: string;
   /** Jobs this worker runs at once. @defaultValue the queue policy's concurrency */
   concurrency?: number;
-  /** Called for each job; throw to fail the attempt. `signal` aborts when the worker is force-closed. */
+  /**
+   * Called for each job; throw to fail the attempt. `signal` aborts when the worker is
+   * force-closed, and when the job's lock is lost (reason: `JobLockLostError`): another worker
+   * may then run the same job, so stop and let it go.
+   */
   processor: Processor<T>;
-  /** Extra BullMQ worker options (lockDuration, stalledInterval, limiter...). Connection, prefix and concurrency are set for you. */
+  /**
+   * Extra BullMQ worker options (stalledInterval, limiter...). Connection, prefix and concurrency
+   * are set for you; `lockDuration` and `maxStalledCount` default to the queue policy's
+   * `lockDurationMs` and `maxStalledCount`, and a value here wins.
+   */
   workerOptions?: Omit<WorkerOptions, 'connection' | 'prefix' | 'concurrency' | 'autorun'>;
 }
 
@@ -104,8 +114,11 @@ interface ParsedEnqueueOptions {
 }
 
 /** Validates the generic enqueue options; dedupe key parts are encoded so tuples cannot collide. */
-function parseEnqueueOptions(queue: string, opts: EnqueueOptions): ParsedEnqueueOptions {
-  const { dedupeKey, debounceMs, delayMs, jobId } = opts;
+function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueueOptions {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') options must be an object ({ dedupeKey?, debounceMs?, delayMs?, jobId? }) or left out.`);
+  }
+  const { dedupeKey, debounceMs, delayMs, jobId } = opts as EnqueueOptions;
   let dedupeId: string | undefined;
   if (dedupeKey !== undefined) {
     const parts = typeof dedupeKey === 'string' ? [dedupeKey] : dedupeKey;
@@ -120,6 +133,11 @@ function parseEnqueueOptions(queue: string, opts: EnqueueOptions): ParsedEnqueue
   }
   if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0)) {
     throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') delayMs must be a whole number >= 0.`);
+  }
+  if (delayMs !== undefined && debounceMs !== undefined) {
+    throw new InvalidArgumentError(
+      `@lota/queues: enqueue('${queue}') takes delayMs or debounceMs, not both: a debounced job runs debounceMs after the last call. Drop delayMs, or drop debounceMs for a plain delayed job.`,
+    );
   }
   if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '' || /^\d+$/.test(jobId) || jobId.includes(':'))) {
     throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') jobId must be a non-empty string, not all digits, without ':'.`);
@@ -144,8 +162,12 @@ export class LotaQueues {
   private readonly keepFailed: { count: number; age: number };
   private readonly queues = new Map<string, Queue>();
   private readonly registry = new Set<RegisteredWorker & { drain(): Promise<void> }>();
+  /** One worker per queue: held from registerWorker until that worker's close() settles. */
+  private readonly slots = new Map<string, { concurrency: number; closing: boolean }>();
   private closing: Promise<void> | undefined;
   private everReady: boolean;
+  /** Resolves on the connection's first 'ready': one listener for every enqueue that waits for it. */
+  private readonly firstReady: Promise<void> | undefined;
 
   constructor(options: CreateQueuesOptions) {
     const opts = validateCreateOptions(options);
@@ -161,7 +183,14 @@ export class LotaQueues {
     this.keepCompleted = { count: kc.count, age: kc.ageSeconds };
     this.keepFailed = { count: kf.count, age: kf.ageSeconds };
     this.everReady = this.connection.status === 'ready';
-    if (!this.everReady) this.connection.once('ready', () => (this.everReady = true));
+    this.firstReady = this.everReady
+      ? undefined
+      : new Promise<void>((resolve) => {
+          this.connection.once('ready', () => {
+            this.everReady = true;
+            resolve();
+          });
+        });
   }
 
   /** Workers registered on this instance and not closed: attach BullMQ events (`completed`, `failed`) here. */
@@ -181,20 +210,25 @@ export class LotaQueues {
     if (this.closing) throw new QueuesClosedError('getQueue');
     const existing = this.queues.get(name);
     if (existing) return existing;
-    const policy = this.policy(name);
     const queue = new Queue(name, {
       connection: this.connection,
       prefix: queuePrefix(this.prefix, name),
-      defaultJobOptions: {
-        attempts: policy.maxRetries + 1,
-        backoff: { type: 'exponential', delay: policy.backoffDelayMs },
-        removeOnComplete: this.keepCompleted,
-        removeOnFail: this.keepFailed,
-      },
+      defaultJobOptions: this.jobDefaults(name),
     });
     queue.on('error', (err) => this.logger.error({ queue: name, error: err.message }, 'queue error'));
     this.queues.set(name, queue);
     return queue;
+  }
+
+  /** BullMQ job options every job of `queue` gets: attempts and backoff from its policy, retention. */
+  private jobDefaults(queue: string): DefaultJobOptions {
+    const policy = this.policy(queue);
+    return {
+      attempts: policy.maxRetries + 1,
+      backoff: { type: 'exponential', delay: policy.backoffDelayMs },
+      removeOnComplete: this.keepCompleted,
+      removeOnFail: this.keepFailed,
+    };
   }
 
   /** Memory extraction for one turn; deduplicated by (orgId, workstreamId, turnId) while waiting, delayed or active. */
@@ -212,8 +246,9 @@ export class LotaQueues {
   }
 
   /**
-   * Repo indexing; one job per (orgId, repoId). A request while that repo is being indexed is
-   * kept (latest data wins) and runs once after the current run: a push during indexing is not lost.
+   * Repo indexing; one job per (orgId, repoId), latest data wins. A request while the job waits
+   * or is in retry backoff replaces its data (its chunk progress restarts at 0); a request while
+   * it runs is kept and runs once after the current run. A push is never lost.
    */
   async enqueueRepoIndexing(data: RepoIndexingData): Promise<EnqueueResult> {
     const q = 'repo-indexing';
@@ -223,7 +258,8 @@ export class LotaQueues {
 
   /**
    * Memory digest, debounced per (orgId, workstreamId): runs `debounceMs` (15 min) after the last
-   * call, once, with the latest data. A call while the digest runs leads to one follow-up run.
+   * call, once, with the latest data. A call while the digest runs leads to one follow-up run;
+   * the data of the last acknowledged call is what runs last (see the README for every state).
    */
   async scheduleMemoryDigest(data: MemoryDigestData): Promise<EnqueueResult> {
     const q = 'memory-digest';
@@ -237,103 +273,99 @@ export class LotaQueues {
   }
 
   /**
-   * Many jobs for one queue in one round trip (BullMQ `addBulk`), each validated first: one bad
-   * item refuses the whole batch and nothing is sent. Deduplication works per item; debouncing
-   * does not apply to bulk adds.
+   * Many jobs for one queue in one round trip, applied atomically (one MULTI of BullMQ's own
+   * add), each validated first: one bad item refuses the whole batch and nothing is sent.
+   * Deduplication and custom job ids work per item, with the same statuses as `enqueue`;
+   * debouncing does not apply to bulk adds.
    */
   async enqueueBulk(queue: string, items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs'> }>): Promise<EnqueueResult[]> {
     if (this.closing) throw new QueuesClosedError('enqueueBulk');
     if (!this.policies.has(queue)) throw this.unknownQueue(queue);
     const list: unknown = items; // JS callers may pass anything
     if (!Array.isArray(list)) throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') takes an array of { data, opts }.`);
-    const ids: string[] = [];
-    const jobs = items.map((item, i) => {
-      const opts: EnqueueOptions = item.opts ?? {};
-      if (opts.debounceMs !== undefined) {
+    const requests = (list as unknown[]).map((item, i) => {
+      if (typeof item !== 'object' || item === null) {
+        throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i} must be an object { data, opts? }.`);
+      }
+      const { data, opts = {} } = item as { data: JobPayload; opts?: unknown };
+      if (typeof opts === 'object' && opts !== null && (opts as EnqueueOptions).debounceMs !== undefined) {
         throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i}: debounceMs is not supported in bulk; use enqueue().`);
       }
-      validateJobData(queue, item.data, this.maxPayloadBytes);
-      const parsed = parseEnqueueOptions(queue, opts);
-      const jobId = parsed.jobId ?? randomUUID();
-      ids.push(jobId);
-      const jobOpts: JobsOptions = { jobId };
-      if (parsed.dedupeId !== undefined) jobOpts.deduplication = { id: parsed.dedupeId };
-      if (parsed.delayMs) jobOpts.delay = parsed.delayMs;
-      return { name: queue, data: item.data, opts: jobOpts };
+      validateJobData(queue, data, this.maxPayloadBytes);
+      return this.request(queue, data, parseEnqueueOptions(queue, opts));
     });
-    const [firstId] = ids;
-    if (firstId === undefined) return [];
+    const [first] = requests;
+    if (first === undefined) return [];
     const connecting = this.assertConnected(queue);
     if (connecting) await connecting;
-    const outcome = await raceTimeout(this.getQueue(queue).addBulk(jobs), this.enqueueTimeoutMs).catch((err: unknown) => {
-      throw enqueueFailed(queue, firstId, err);
+    const outcome = await raceTimeout(addInTransaction(this.getQueue(queue), queue, requests), this.enqueueTimeoutMs).catch((err: unknown) => {
+      throw enqueueFailed(queue, first.jobId, err);
     });
-    if (!outcome.done) throw new EnqueueTimeoutError(queue, firstId, this.enqueueTimeoutMs);
-    return outcome.value.map((job, i): EnqueueResult => {
-      const mine = ids[i] ?? firstId;
-      return job.id === mine ? { jobId: mine, status: 'added' } : { jobId: job.id ?? mine, status: 'deduplicated' };
-    });
+    if (!outcome.done) throw new EnqueueTimeoutError(queue, first.jobId, this.enqueueTimeoutMs);
+    return outcome.value;
   }
 
-  private async add(
-    queueName: string,
-    data: JobPayload,
-    opts: ParsedEnqueueOptions,
-  ): Promise<EnqueueResult> {
+  /** The BullMQ options of one call (queue defaults included) and how its status is decided. */
+  private request(queueName: string, data: JobPayload, opts: ParsedEnqueueOptions): AddRequest {
+    const jobId = opts.jobId ?? randomUUID();
+    const jobOpts: JobsOptions = { ...this.jobDefaults(queueName), jobId };
+    let latestWins: AddRequest['latestWins'];
+    if (opts.dedupeId !== undefined) {
+      if (opts.debounceMs !== undefined) {
+        // replace: a delayed job is swapped for this one (new data, timer restarted).
+        // keepLastIfActive: while one runs, the latest call is kept and runs once afterwards.
+        jobOpts.deduplication = { id: opts.dedupeId, replace: true, keepLastIfActive: true };
+        jobOpts.delay = opts.debounceMs;
+        latestWins = { dedupeId: opts.dedupeId, replaceDelayed: true };
+      } else if (opts.keepLastIfActive) {
+        jobOpts.deduplication = { id: opts.dedupeId, keepLastIfActive: true };
+        latestWins = { dedupeId: opts.dedupeId, replaceDelayed: false };
+      } else {
+        jobOpts.deduplication = { id: opts.dedupeId };
+      }
+    }
+    if (opts.delayMs) jobOpts.delay = opts.delayMs;
+    return { data, jobId, customJobId: opts.jobId !== undefined, opts: jobOpts, latestWins };
+  }
+
+  /**
+   * One enqueue. The common call (no custom jobId, not latest-wins) is BullMQ's add alone, one
+   * round trip. A custom jobId or a latest-wins call (debounce, repo indexing) is one MULTI,
+   * still one round trip, whose status is read from Redis in the same atomic step as the add.
+   */
+  private async add(queueName: string, data: JobPayload, opts: ParsedEnqueueOptions): Promise<EnqueueResult> {
     if (this.closing) throw new QueuesClosedError('enqueue');
     if (!this.policies.has(queueName)) throw this.unknownQueue(queueName);
     validateJobData(queueName, data, this.maxPayloadBytes);
     const connecting = this.assertConnected(queueName);
     if (connecting) await connecting;
     const queue = this.getQueue(queueName);
-    const jobId = opts.jobId ?? randomUUID();
-    const jobOpts: JobsOptions = { jobId };
-    const debounced = opts.debounceMs !== undefined && opts.dedupeId !== undefined;
-    let before: Promise<string | null> | undefined;
-    if (opts.dedupeId !== undefined) {
-      if (debounced) {
-        // replace: a delayed job is swapped for this one (new data, timer restarted).
-        // keepLastIfActive: while one runs, the latest call is kept and runs once afterwards.
-        jobOpts.deduplication = { id: opts.dedupeId, replace: true, keepLastIfActive: true };
-        jobOpts.delay = opts.debounceMs;
-        // Pipelined just ahead of the add on the same connection: tells 'added' from 'replaced'.
-        before = queue.getDeduplicationJobId(opts.dedupeId).catch(() => null);
-      } else {
-        jobOpts.deduplication = { id: opts.dedupeId, ...(opts.keepLastIfActive ? { keepLastIfActive: true } : {}) };
-      }
-    }
-    if (!debounced && opts.delayMs) jobOpts.delay = opts.delayMs;
-
-    const outcome = await raceTimeout(queue.add(queueName, data, jobOpts), this.enqueueTimeoutMs).catch((err: unknown) => {
-      throw enqueueFailed(queueName, jobId, err);
+    const request = this.request(queueName, data, opts);
+    const adding =
+      request.latestWins || request.customJobId
+        ? addInTransaction(queue, queueName, [request]).then(([result]) => {
+            if (!result) throw new Error('@lota/queues: the enqueue transaction returned no result');
+            return result;
+          })
+        : addPlain(queue, queueName, request);
+    const outcome = await raceTimeout(adding, this.enqueueTimeoutMs).catch((err: unknown) => {
+      throw enqueueFailed(queueName, request.jobId, err);
     });
-    if (!outcome.done) throw new EnqueueTimeoutError(queueName, jobId, this.enqueueTimeoutMs);
-    const job = outcome.value;
-    const existing = before ? await before : null;
-    if (job.id === jobId) return { jobId, status: existing ? 'replaced' : 'added' };
-
-    // BullMQ kept another job for this key: ours was folded into it.
-    const keptId = job.id ?? jobId;
-    if (!debounced && !opts.keepLastIfActive) return { jobId: keptId, status: 'deduplicated' };
-    const state = await queue.getJobState(keptId);
-    if (state === 'active') {
-      // BullMQ stored our data; it runs once when the active job finishes.
-      return { jobId: keptId, status: 'replaced' };
-    }
-    if (debounced && (state === 'waiting' || state === 'prioritized')) {
-      // Already due and not yet picked up: it has not read its data, so the latest data still wins.
-      await job.updateData(data);
-      return { jobId: keptId, status: 'replaced' };
-    }
-    return { jobId: keptId, status: 'deduplicated' };
+    if (!outcome.done) throw new EnqueueTimeoutError(queueName, request.jobId, this.enqueueTimeoutMs);
+    return outcome.value;
   }
 
   /**
-   * Starts a worker on a known queue with its policy's concurrency (or `concurrency`). Errors are
-   * logged, never thrown into the process; failed attempts are logged with their attempt number.
+   * Starts a worker on a known queue with its policy's concurrency (or `concurrency`), lock
+   * duration and stalled-job limit. One worker per queue per instance: a second call for the
+   * same queue throws `WorkerExistsError` until the first worker's `close()` has settled.
+   * Errors are logged, never thrown into the process; failed attempts are logged with their
+   * attempt number. The processor's `signal` aborts on forced shutdown and on lock loss.
    */
   registerWorker<T extends JobPayload = JobPayload>(opts: RegisterWorkerOptions<T>): RegisteredWorker {
     if (this.closing) throw new QueuesClosedError('registerWorker');
+    const given: unknown = opts; // JS callers may pass anything
+    if (typeof given !== 'object' || given === null) throw new InvalidArgumentError('@lota/queues: registerWorker() takes { queue, processor, concurrency?, workerOptions? }.');
     const { queue: name, processor } = opts;
     const policy = this.policy(name);
     const concurrency = opts.concurrency ?? policy.concurrency;
@@ -341,25 +373,44 @@ export class LotaQueues {
       throw new InvalidArgumentError(`@lota/queues: registerWorker('${name}') concurrency must be a whole number >= 1, got ${String(concurrency)}.`);
     }
     if (typeof processor !== 'function') throw new InvalidArgumentError(`@lota/queues: registerWorker('${name}') processor must be a function.`);
+    const taken = this.slots.get(name);
+    if (taken) throw new WorkerExistsError(name, taken.concurrency, taken.closing);
+    const log = this.logger;
+    const tracker = new RunTracker(name, (run, how) =>
+      log.warn({ queue: name, jobId: run.jobId, how }, 'job lock lost: its signal was aborted, another worker may run the job now'),
+    );
+    let lockDurationMs = policy.lockDurationMs; // set to the worker's effective value below
     // Processors in flight, so close() can wait for exactly these and nothing else.
     const inflight = new Set<Promise<unknown>>();
     const tracked: Processor<T> = (job, token, signal) => {
-      const run = processor(job, token, signal);
-      inflight.add(run);
-      run.then(
-        () => inflight.delete(run),
-        () => inflight.delete(run),
-      );
-      return run;
+      const { run, end } = tracker.begin(job, token ?? job.token ?? '', lockDurationMs, signal);
+      const result: Promise<unknown> = (async () => {
+        const value: unknown = await processor(job, token, run.signal);
+        return value;
+      })();
+      inflight.add(result);
+      const settle = (): void => {
+        end();
+        inflight.delete(result);
+      };
+      result.then(settle, settle);
+      return result;
     };
-    const worker = new Worker<T>(name, tracked, {
-      ...opts.workerOptions,
-      connection: this.connection,
-      prefix: queuePrefix(this.prefix, name),
-      concurrency,
-      autorun: true,
-    });
-    const log = this.logger;
+    const worker = new TrackedWorker<T>(
+      name,
+      tracked,
+      {
+        lockDuration: policy.lockDurationMs,
+        maxStalledCount: policy.maxStalledCount,
+        ...opts.workerOptions,
+        connection: this.connection,
+        prefix: queuePrefix(this.prefix, name),
+        concurrency,
+        autorun: true,
+      },
+      tracker,
+    );
+    lockDurationMs = worker.opts.lockDuration ?? lockDurationMs;
     worker.on('error', (err) => log.error({ queue: name, error: err.message }, 'worker error (the worker keeps running)'));
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (!job) return;
@@ -372,13 +423,20 @@ export class LotaQueues {
       else log.warn(fields, 'job attempt failed; it will be retried with backoff');
     });
     worker.on('stalled', (jobId: string) => log.warn({ queue: name, jobId }, 'job stalled (its worker died or blocked); BullMQ moved it back to wait'));
+    const slot = { concurrency, closing: false };
+    this.slots.set(name, slot);
     const registered: RegisteredWorker & { drain(): Promise<void> } = {
       queue: name,
       concurrency,
       worker: worker,
       close: async () => {
         this.registry.delete(registered);
-        await worker.close();
+        slot.closing = true;
+        try {
+          await worker.close();
+        } finally {
+          if (this.slots.get(name) === slot) this.slots.delete(name);
+        }
       },
       drain: async () => {
         await worker.pause(true);
@@ -450,18 +508,11 @@ export class LotaQueues {
 
   private async waitFirstConnection(queue: string): Promise<void> {
     const status = this.connection.status;
-    if (!this.everReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
-      let onReady: (() => void) | undefined;
-      const ready = await raceTimeout(
-        new Promise<void>((resolve) => {
-          onReady = resolve;
-          this.connection.once('ready', onReady);
-          if (status === 'wait') this.connection.connect().catch(() => undefined);
-        }),
-        this.enqueueTimeoutMs,
-      );
+    if (!this.everReady && this.firstReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
+      if (status === 'wait') this.connection.connect().catch(() => undefined);
+      // Every waiting enqueue shares the one 'ready' listener set in the constructor.
+      const ready = await raceTimeout(this.firstReady, this.enqueueTimeoutMs);
       if (ready.done) return;
-      if (onReady) this.connection.off('ready', onReady); // timed out: do not leave one listener per call
     }
     throw new RedisUnavailableError(
       `@lota/queues: cannot enqueue to '${queue}': the Redis connection is '${status}', not ready. Nothing was sent; retry when Redis is back (the connection reconnects by itself).`,

@@ -33,6 +33,9 @@ const policy = z.strictObject({
   backoffDelayMs: nonNegInt.optional(),
   concurrency: positiveInt.max(10_000).optional(),
   debounceMs: nonNegInt.optional(),
+  // Below 100 ms a lock cannot survive one round trip plus a GC pause.
+  lockDurationMs: nonNegInt.min(100, 'must be >= 100 (milliseconds)').optional(),
+  maxStalledCount: nonNegInt.max(1_000, 'must be <= 1000').optional(),
 });
 const keep = z.strictObject({ count: nonNegInt, ageSeconds: nonNegInt });
 

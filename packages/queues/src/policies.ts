@@ -12,6 +12,23 @@ export interface QueuePolicy {
   concurrency: number;
   /** Debounce window for `scheduleMemoryDigest` / `enqueue(..., { debounceMs })` defaults. */
   debounceMs: number;
+  /**
+   * How long a worker's lock on a running job lasts (BullMQ `lockDuration`). BullMQ renews it
+   * every `lockDurationMs / 4` while the processor leaves the event loop free. It bounds the
+   * longest synchronous stretch a processor may have (longer, and the job may be taken by
+   * another worker: the processor's signal is then aborted), and how soon the job of a dead
+   * worker is recovered (lock expiry plus up to two stalled checks).
+   * @defaultValue 30_000 (60_000 for `repo-indexing`)
+   */
+  lockDurationMs: number;
+  /**
+   * Recoveries after a worker death or a lost lock before the job fails for good (BullMQ
+   * `maxStalledCount`). A stall does not use up a retry. Defaults to the queue's `maxRetries`,
+   * so a job survives as many worker deaths as errors, and a job that kills every worker it
+   * runs on still fails after `maxRetries + 1` deaths.
+   * @defaultValue the queue's `maxRetries`
+   */
+  maxStalledCount: number;
 }
 
 /** Per-host overrides, keyed by queue name. A name that is not built in declares a host queue. */
@@ -23,27 +40,42 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = Object.freeze({
   backoffDelayMs: 1_000,
   concurrency: 1,
   debounceMs: 0,
+  // BullMQ's default: I/O-bound processors leave the event loop free, so the lock is renewed.
+  lockDurationMs: 30_000,
+  maxStalledCount: 3,
 });
 
-/** Built-in policies. Concurrency: extraction and digest are I/O-bound, indexing is heavy. */
+/**
+ * Built-in policies. Concurrency: extraction and digest are I/O-bound, indexing is heavy.
+ * Locks: the three LLM-bound queues keep BullMQ's 30 s; repo indexing parses files in chunks
+ * that can hold the event loop for seconds, so it gets 60 s (a crashed indexer's job is then
+ * recovered in about 1-2 minutes, which indexing can afford).
+ */
 export const BUILT_IN_POLICIES: Readonly<Record<BuiltInQueue, Readonly<QueuePolicy>>> = Object.freeze({
-  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0 }),
-  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0 }),
-  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0 }),
+  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 3 }),
+  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 2 }),
+  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0, lockDurationMs: 60_000, maxStalledCount: 3 }),
   // 15 minutes: a burst of turns in one workstream produces one digest, with the latest data.
-  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000 }),
+  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000, lockDurationMs: 30_000, maxStalledCount: 3 }),
 });
 
 export function isBuiltInQueue(name: string): name is BuiltInQueue {
   return (BUILT_IN_QUEUES as readonly string[]).includes(name);
 }
 
+/** One queue's policy: `base` with `override` applied; `maxStalledCount` follows `maxRetries` unless set. */
+function resolveOne(base: Readonly<QueuePolicy>, override: Partial<QueuePolicy> | undefined): QueuePolicy {
+  const policy = { ...base, ...override };
+  if (override?.maxStalledCount === undefined) policy.maxStalledCount = policy.maxRetries;
+  return policy;
+}
+
 /** Built-ins with overrides applied, plus every host queue named in `overrides`. */
 export function resolvePolicies(overrides: PolicyOverrides = {}): Map<string, QueuePolicy> {
   const out = new Map<string, QueuePolicy>();
-  for (const name of BUILT_IN_QUEUES) out.set(name, { ...BUILT_IN_POLICIES[name], ...overrides[name] });
+  for (const name of BUILT_IN_QUEUES) out.set(name, resolveOne(BUILT_IN_POLICIES[name], overrides[name]));
   for (const [name, override] of Object.entries(overrides)) {
-    if (!out.has(name)) out.set(name, { ...DEFAULT_POLICY, ...override });
+    if (!out.has(name)) out.set(name, resolveOne(DEFAULT_POLICY, override));
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createQueues, EnqueueTimeoutError, RedisUnavailableError, type LotaQueues } from '../src/index.js';
+import { createQueues, EnqueueTimeoutError, RedisUnavailableError, runChunked, type LotaQueues } from '../src/index.js';
 import { caps, recordingLogger } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -44,6 +44,64 @@ describe.skipIf(!caps.control)('faults', () => {
     expect(ran).toEqual([jobId]);
     const job = await queues.getQueue('memory-extraction').getJob(jobId);
     expect(job?.stalledCounter).toBe(1);
+  });
+
+  it('17: two worker deaths during one long job: it resumes where each left off and completes, its retries untouched', async () => {
+    const { server, queues } = await setup();
+    const spawnWorker = () => {
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/chunked-child.mjs', import.meta.url)), server.url, 'faults'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      cleanups.push(() => child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      return { child, output: () => out };
+    };
+    const first = spawnWorker();
+    await waitFor(() => first.output().includes('ready'), { description: 'the first worker' });
+    const { jobId } = await queues.enqueueRepoIndexing({ orgId: 'o', repoId: 'big' });
+    await waitFor(() => first.output().includes('chunk 25\n'), { description: 'progress 25/100' });
+    first.child.kill('SIGKILL');
+    const second = spawnWorker();
+    await waitFor(() => second.output().includes('chunk 50\n'), { timeoutMs: 15_000, description: 'the second worker to resume and reach 50/100' });
+    expect(second.output()).not.toMatch(/chunk [0-9]\n|chunk 1[0-9]\n/); // it resumed, it did not restart
+    second.child.kill('SIGKILL');
+    const chunks: number[] = [];
+    queues.registerWorker({
+      queue: 'repo-indexing',
+      workerOptions: { lockDuration: 1_000, stalledInterval: 300 },
+      processor: async (job, _token, signal) => runChunked(job, 100, async (i) => void chunks.push(i), signal),
+    });
+    const bull = queues.getQueue('repo-indexing');
+    await waitFor(async () => ['completed', 'failed'].includes(await bull.getJobState(jobId)), { timeoutMs: 15_000, description: 'the job to finish' });
+    const job = await bull.getJob(jobId);
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.progress).toEqual({ completed: 100, total: 100 });
+    expect(job?.stalledCounter).toBe(2);
+    expect(job?.attemptsMade).toBe(1); // the one successful attempt: no retry was spent on the deaths
+    expect(chunks[0]).toBeGreaterThanOrEqual(50);
+  });
+
+  it('24: enqueues made before the first connection share one ready listener (no MaxListenersExceededWarning)', async () => {
+    const server = await startRedis();
+    cleanups.push(() => server.dispose());
+    const lazy = new Redis(server.url, { maxRetriesPerRequest: null, lazyConnect: true });
+    lazy.on('error', () => undefined);
+    cleanups.push(() => lazy.disconnect());
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => void warnings.push(w);
+    process.on('warning', onWarning);
+    cleanups.push(() => process.off('warning', onWarning));
+    const queues = createQueues({ connection: lazy, prefix: 'lazy', logger: recordingLogger() });
+    cleanups.push(() => queues.close({ timeoutMs: 1_000 }));
+    const before = lazy.listenerCount('ready');
+    const calls = Array.from({ length: 25 }, (_, i) => queues.enqueueMemoryExtraction({ orgId: 'o', workstreamId: 'w', turnId: `t${i}` }));
+    const during = lazy.listenerCount('ready');
+    const results = await Promise.all(calls);
+    expect(during - before).toBeLessThanOrEqual(1);
+    expect(results.every((r) => r.status === 'added')).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
   it('Redis (AOF) SIGKILLed and restarted mid-run: every acknowledged job completes; only jobs active at the crash run twice', async () => {

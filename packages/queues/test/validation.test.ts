@@ -35,6 +35,8 @@ async function keyCount(): Promise<number> {
 describe('bad input is refused at the call site, before Redis', () => {
   const cyclic: Record<string, unknown> = { orgId: 'o' };
   cyclic.self = cyclic;
+  const sparse: number[] = [1];
+  sparse[2] = 3;
   const cases: Array<[string, () => Promise<unknown>, string, RegExp]> = [
     ['missing orgId', () => queues.enqueue('memory-extraction', { workstreamId: 'w' } as unknown as JobPayload), 'data.orgId', /is missing/],
     ['empty orgId', () => queues.enqueueMemoryExtraction({ orgId: ' ', workstreamId: 'w', turnId: 't' }), 'data.orgId', /non-empty string/],
@@ -48,6 +50,15 @@ describe('bad input is refused at the call site, before Redis', () => {
     ['a cycle', () => queues.enqueue('memory-extraction', cyclic as JobPayload), 'data.self', /cycle/],
     ['undefined in an array', () => queues.enqueue('memory-extraction', { orgId: 'o', a: [undefined] }), 'data.a[0]', /undefined/],
     ['an oversized payload', () => queues.enqueue('memory-extraction', { orgId: 'o', text: 'x'.repeat(2_000) }), 'data', /over the 1024-byte limit \(maxPayloadBytes\)/],
+    // 22: inputs that used to throw a raw TypeError or to pass and arrive altered.
+    ['null data to a helper', () => queues.enqueueMemoryExtraction(null as never), 'data', /must be an object with an orgId, got null/],
+    ['undefined data to a helper', () => queues.scheduleMemoryDigest(undefined as never), 'data', /must be an object with an orgId, got undefined/],
+    ['null data to repo indexing', () => queues.enqueueRepoIndexing(null as never), 'data', /must be an object/],
+    ['null data to enqueue', () => queues.enqueue('memory-extraction', null as never), 'data', /must be an object/],
+    ['a hole in a sparse array', () => queues.enqueue('memory-extraction', { orgId: 'o', a: sparse }), 'data.a[1]', /hole in a sparse array/],
+    ['an invalid Date', () => queues.enqueue('memory-extraction', { orgId: 'o', at: new Date(Number.NaN) }), 'data.at', /invalid Date/],
+    ['a symbol key', () => queues.enqueue('memory-extraction', { orgId: 'o', deep: { [Symbol('k')]: 1 } }), 'data.deep[Symbol(k)]', /symbol key, which JSON drops/],
+    ['a property on an array', () => queues.enqueue('memory-extraction', { orgId: 'o', a: Object.assign([1], { extra: 2 }) }), 'data.a.extra', /property on an array/],
   ];
   for (const [what, call, field, message] of cases) {
     it(`${what}: JobValidationError (JOB_INVALID) naming ${field}; nothing written`, async () => {
@@ -81,6 +92,18 @@ describe('bad input is refused at the call site, before Redis', () => {
     await expect(queues.enqueue('memory-extraction', { orgId: 'o' }, { dedupeKey: [] })).rejects.toThrow(/dedupeKey must be/);
     await expect(queues.enqueue('memory-extraction', { orgId: 'o' }, { delayMs: -1 })).rejects.toThrow(/delayMs/);
     await expect(queues.enqueue('memory-extraction', { orgId: 'o' }, { jobId: '123' })).rejects.toThrow(/jobId/);
+    // 22: delayMs was silently ignored next to debounceMs; null options and bulk items threw raw TypeErrors.
+    const before = await keyCount();
+    for (const call of [
+      () => queues.enqueue('memory-digest', { orgId: 'o' }, { dedupeKey: 'k', debounceMs: 100, delayMs: 5_000 }),
+      () => queues.enqueue('memory-extraction', { orgId: 'o' }, null as never),
+      () => queues.enqueueBulk('memory-extraction', [null as never]),
+    ]) {
+      const err = await call().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+    }
+    await expect(queues.enqueue('memory-digest', { orgId: 'o' }, { dedupeKey: 'k', debounceMs: 100, delayMs: 5_000 })).rejects.toThrow(/delayMs or debounceMs, not both/);
+    expect(await keyCount()).toBe(before);
     expect(() => queues.registerWorker({ queue: 'memory-extraction', concurrency: 0, processor: async () => undefined })).toThrow(/concurrency must be a whole number >= 1/);
   });
 
@@ -90,7 +113,8 @@ describe('bad input is refused at the call site, before Redis', () => {
     expect(r.status).toBe('added');
     const job = await q.getQueue('custom-queue').getJob(r.jobId);
     expect(job?.opts.attempts).toBe(2);
-    expect(q.policy('custom-queue')).toEqual({ maxRetries: 1, backoffDelayMs: 1_000, concurrency: 1, debounceMs: 0 });
+    // maxStalledCount follows maxRetries unless set.
+    expect(q.policy('custom-queue')).toEqual({ maxRetries: 1, backoffDelayMs: 1_000, concurrency: 1, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 1 });
     await q.close();
   });
 });

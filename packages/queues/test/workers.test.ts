@@ -37,6 +37,33 @@ forEachTopology('workers', (ctx) => {
     expect(q.registerWorker({ queue: 'memory-extraction', processor: async () => undefined }).concurrency).toBe(5);
   });
 
+  it('23: a second worker for the same queue is refused (WORKER_EXISTS, naming the queue and the fix); closing the first frees the queue', async () => {
+    const q = ctx.queues();
+    const probe = concurrencyProbe();
+    const processor = async () => {
+      probe.enter();
+      await sleep(50);
+      probe.exit();
+    };
+    const first = q.registerWorker({ queue: 'repo-indexing', processor });
+    let err: unknown;
+    try {
+      q.registerWorker({ queue: 'repo-indexing', processor });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string } | undefined)?.code).toBe('WORKER_EXISTS');
+    expect((err as Error).name).toBe('WorkerExistsError');
+    expect((err as Error).message).toMatch(/registerWorker\('repo-indexing'\) refused.*concurrency 1.*policies\['repo-indexing'\]\.concurrency.*close\(\)/);
+    expect(q.workers).toHaveLength(1);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => q.enqueueRepoIndexing({ orgId: 'o', repoId: `r${i}` })));
+    await waitFor(async () => (await q.getQueue('repo-indexing').getCompletedCount()) === 4, { description: 'all jobs' });
+    expect(probe.max).toBe(1); // the policy's concurrency, not doubled
+    await first.close();
+    const again = q.registerWorker({ queue: 'repo-indexing', processor });
+    expect(q.workers).toEqual([again]);
+  });
+
   it('a processor that throws non-Errors or rejects is logged, never crashes the process', async () => {
     const q = ctx.queues({ policies: { 'memory-extraction': { maxRetries: 0 } } });
     const w = q.registerWorker({

@@ -2,12 +2,20 @@ import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { createClient, HARD_CLOSE_MS, type ClientRole, type RedisClient } from './client-factory.js';
 import { resolveRedisConfig, type RedisConfig, type ResolvedRedisConfig } from './config.js';
-import { delay, withDeadline } from './deadline.js';
+import { settleWithin, sleep, withDeadline } from './deadline.js';
 import { NotConnectedError, RedisUnreachableError } from './errors.js';
 import { HealthMonitor, type HealthResult } from './health-monitor.js';
+import { secretRedactor } from './redact.js';
+import { scrubError } from './scrub-error.js';
 import { isCluster, type TrackedClient } from './tracked-client.js';
 
 const guarded = new WeakSet<object>();
+
+/**
+ * The hard-close phase of `disconnect()`: ioredis' own destroy timer (HARD_CLOSE_MS) plus a
+ * little slack for the socket's 'close' to run. `disconnect()` always reserves it.
+ */
+const HARD_CLOSE_WAIT_MS = HARD_CLOSE_MS + 10;
 
 /**
  * ioredis listens for a socket's `error` with `once`. A failed TLS handshake can emit a second
@@ -50,7 +58,10 @@ export interface RedisConnectionManagerEvents {
 }
 
 export interface DisconnectOptions {
-  /** Time allowed for a polite QUIT before sockets are closed hard. @defaultValue 5_000 */
+  /**
+   * Bound on the whole call: a polite QUIT gets all of it but the last ~110 ms, which close the
+   * remaining sockets hard. Values under 110 ms act as 110 ms. @defaultValue 5_000
+   */
   timeoutMs?: number;
 }
 
@@ -71,11 +82,15 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private evictionPolicy: string | null = null;
+  /** Masks the configured passwords in any text from ioredis or Node that the manager passes on. */
+  private readonly redact: (text: string) => string;
 
   constructor(config: RedisConfig = {}) {
     super();
     this.cfg = resolveRedisConfig(config);
     this.keyPrefix = this.cfg.keyPrefix;
+    const t = this.cfg.target;
+    this.redact = secretRedactor([t.password, t.kind === 'sentinel' ? t.sentinelPassword : undefined]);
     this.monitor = new HealthMonitor({
       intervalMs: this.cfg.healthCheckIntervalMs,
       timeoutMs: this.cfg.healthCheckTimeoutMs,
@@ -132,11 +147,11 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
         throw new NotConnectedError('@lota/redis-connection: disconnect() was called while connect() was in progress.');
       }
       this.currentState = 'idle';
-      const reason = (lastError ?? (err as Error)).message;
+      const cause = scrubError(lastError ?? (err as Error), this.redact);
       throw new RedisUnreachableError(
-        `@lota/redis-connection: cannot connect to ${this.cfg.target.display} (${reason}). ` +
+        `@lota/redis-connection: cannot connect to ${this.cfg.target.display} (${cause.message}). ` +
           `Check that Redis is running and that url, credentials and TLS settings are right, or raise connectTimeoutMs (now ${this.cfg.connectTimeoutMs} ms).`,
-        { cause: lastError ?? err },
+        { cause },
       );
     } finally {
       general.off('error', remember);
@@ -196,7 +211,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       const allReady = clients.every((c) => c.status === 'ready');
       return { status: allReady ? 'ready' : 'degraded', latencyMs, ...base };
     } catch (err) {
-      return { status: 'down', latencyMs: null, ...base, error: (err as Error).message };
+      return { status: 'down', latencyMs: null, ...base, error: scrubError(err as Error, this.redact).message };
     }
   }
 
@@ -207,8 +222,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   /**
    * Closes every client this manager made, duplicates included: a polite QUIT for up to
-   * `timeoutMs`, then the sockets are closed hard. Idempotent; resolves within `timeoutMs`
-   * (plus a tick) even when Redis is unreachable, and leaves no timer or socket open.
+   * `timeoutMs` minus ~110 ms, then the sockets are closed hard (and their pending commands
+   * rejected). Resolves within `max(timeoutMs, 110 ms)` even when Redis is unreachable (killed,
+   * paused, never reached) and even when nothing else holds the event loop: the timers it waits
+   * on keep the process alive while it runs, so `await manager.disconnect()` at the top level of
+   * an ES module always settles and the code after it runs. Once it resolved, no socket or timer
+   * of this manager is left, so the process can exit. Idempotent: later calls return the first
+   * call's promise (and its bound).
    */
   disconnect(opts: DisconnectOptions = {}): Promise<void> {
     if (this.currentState === 'closed') return Promise.resolve();
@@ -225,8 +245,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     // disconnect() below just cancels its retry timer.
     const ended = live.map((c) => new Promise<void>((resolve) => c.once('end', () => resolve())));
     for (const c of live) c.quit().catch(() => undefined);
-    // Keep room for the hard close below so the whole call stays within timeoutMs.
-    await Promise.race([Promise.all(ended), delay(timeoutMs - HARD_CLOSE_MS - 10)]);
+    // Keep room for the hard close below so the whole call stays within timeoutMs. The wait holds
+    // the event loop (see deadline.ts) and its timer is cleared as soon as every client ended.
+    await settleWithin(Promise.all(ended), timeoutMs - HARD_CLOSE_WAIT_MS);
     const open = clients.filter((c) => c.status !== 'end');
     for (const c of open) {
       c.disconnect();
@@ -237,7 +258,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     }
     // ioredis destroys a socket that did not close HARD_CLOSE_MS after disconnect(); wait for that
     // timer so no handle of ours outlives this call.
-    if (open.length > 0) await delay(HARD_CLOSE_MS + 10);
+    if (open.length > 0) await sleep(HARD_CLOSE_WAIT_MS);
     this.untrackAll();
     this.general = undefined;
     this.bullmq = undefined;
@@ -281,6 +302,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       this.emit('reconnecting', { role, delayMs: typeof delayMs === 'number' ? delayMs : 0 });
     });
     client.on('error', (error: Error) => {
+      // First listener on every client we make: later ones (BullMQ's, the host's, our own
+      // connect()) see the error without the AUTH arguments ioredis attached to it.
+      scrubError(error, this.redact);
       guardStream(client);
       const fields = { role, target: this.cfg.target.display, error: error.message };
       if (tracked.failing) log.debug(fields, 'redis connection error (repeat)');
@@ -311,6 +335,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 
   private onHealth(tracked: TrackedClient, result: HealthResult): void {
+    if (result.error) scrubError(result.error, this.redact);
     if (!result.ok) {
       const fields = { role: tracked.role, target: this.cfg.target.display, error: result.error?.message };
       if (result.reconnectForced) this.cfg.logger.warn(fields, 'redis health check failed; forcing a reconnect');
@@ -336,7 +361,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       this.evictionPolicy = reply[1] ?? null;
     } catch (err) {
       // Managed services often disable or rename CONFIG; that is not an error.
-      this.cfg.logger.debug({ error: (err as Error).message }, 'could not read maxmemory-policy (CONFIG is disabled here)');
+      this.cfg.logger.debug({ error: scrubError(err as Error, this.redact).message }, 'could not read maxmemory-policy (CONFIG is disabled here)');
       return;
     }
     if (this.evictionPolicy && this.evictionPolicy !== 'noeviction' && this.cfg.warnOnEviction) {

@@ -1,6 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { RedisConfig } from './config.js';
-import { redactUrl } from './redact.js';
 
 export interface HostPort {
   host: string;
@@ -45,46 +44,98 @@ function parsePort(raw: string): number | undefined {
   return port >= 1 && port <= 65_535 ? port : undefined;
 }
 
-/** Parses `redis://` / `rediss://` URLs. Returns an error message (without the password) on failure. */
+/**
+ * Schemes a message may name. Anything else is not printed: in `app:secret@host` (no `//`) the
+ * "scheme" is the user name, and a password pasted into `url` could parse as one.
+ */
+const KNOWN_SCHEMES = new Set(['redis:', 'rediss:', 'valkey:', 'valkeys:', 'http:', 'https:', 'tcp:', 'tls:', 'unix:']);
+
+/** How to write a password that contains URL delimiters. */
+const ENCODE_HINT = 'if the password contains @ : / ? # % or spaces, percent-encode it (encodeURIComponent) or give it in the password option';
+
+/**
+ * What a message may show of a URL that failed validation: the scheme, host and port the URL
+ * parser found, and only when they cannot be a piece of the credentials. An `@` after the
+ * authority means the parser cut the credentials short (at a `/`, `?` or `#` in the password), so
+ * its "host" and "port" are really parts of the password: nothing is shown then. Raw text of
+ * the input is never shown.
+ */
+function certainParts(url: URL): { scheme: string; host: string; port: string } | undefined {
+  const rest = `${url.pathname}${url.search}${url.hash}`;
+  if (!KNOWN_SCHEMES.has(url.protocol) || !url.host || rest.includes('@') || /%40/i.test(rest)) return undefined;
+  return { scheme: url.protocol.slice(0, -1), host: url.hostname, port: url.port || String(DEFAULT_PORT) };
+}
+
+/**
+ * Parses `redis://` / `rediss://` URLs. On failure returns a message that says what is wrong and
+ * shows at most the parsed scheme, host and port, never the text (it may hold a password).
+ */
 export function parseRedisUrl(raw: string, opts: { allowDb: boolean }): ParsedUrl | string {
-  const shown = JSON.stringify(redactUrl(raw));
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return `is not a valid URL (got ${shown}); expected redis://[user:password@]host[:port][/db] or rediss://...`;
+    return (
+      'is not a valid URL (it is not shown: it may contain a password); expected redis://[user:password@]host[:port][/db] or rediss://..., ' +
+      `with a port from 1 to 65535; ${ENCODE_HINT}`
+    );
   }
+  const certain = certainParts(url);
+  const parsed = certain ? ` (parsed host ${certain.host}, port ${certain.port})` : '';
+  const credentialsCutShort = /@|%40/i.test(`${url.pathname}${url.search}${url.hash}`);
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    return `must start with redis:// or rediss:// (got ${shown})`;
+    return `must start with redis:// or rediss://${certain ? ` (got ${certain.scheme}:// for host ${certain.host}, port ${certain.port})` : ''}`;
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) return `has no host (got ${shown})`;
+  if (!host) return `has no host; expected redis://[user:password@]host[:port][/db]`;
+  if (credentialsCutShort) return `has an @ after the host, so part of the password was read as host, port or path; ${ENCODE_HINT}`;
   const port = url.port === '' ? DEFAULT_PORT : parsePort(url.port);
-  if (port === undefined) return `has an invalid port (got ${shown})`;
-  if (url.search || url.hash) return `must not have query parameters or a fragment; use the config options instead (got ${shown})`;
+  if (port === undefined) return `has an invalid port; use 1 to 65535${parsed}`;
+  if (url.search || url.hash) {
+    return `must not have query parameters or a fragment (they are not shown); give the password, TLS and db in the config options instead${parsed}`;
+  }
   let db: number | undefined;
   const path = url.pathname.replace(/^\/+/, '');
   if (path !== '') {
-    if (!/^\d+$/.test(path)) return `has an invalid database index '${path}'; use /0 to /15 (got ${shown})`;
-    if (!opts.allowDb && Number(path) !== 0) return `cannot select a database on Redis Cluster (got ${shown})`;
+    if (!/^\d+$/.test(path)) return `has an invalid database index in its path; use /0, /1, ...${parsed}`;
+    if (!opts.allowDb && Number(path) !== 0) return `cannot select a database on Redis Cluster; remove the /db from the node URL${parsed}`;
     db = Number(path);
   }
-  const decode = (s: string): string | undefined => (s === '' ? undefined : decodeURIComponent(s));
-  return { host, port, tls: url.protocol === 'rediss:', username: decode(url.username), password: decode(url.password), db };
+  let username: string | undefined;
+  let password: string | undefined;
+  try {
+    username = url.username === '' ? undefined : decodeURIComponent(url.username);
+    password = url.password === '' ? undefined : decodeURIComponent(url.password);
+  } catch {
+    return `has a malformed percent-encoding (a % not followed by two hex digits) in its user or password; ${ENCODE_HINT}`;
+  }
+  return { host, port, tls: url.protocol === 'rediss:', username, password, db };
 }
 
-/** Parses `host:port`, `[v6]:port` or a redis URL. */
+/** A host name or IPv4 address as written in `host:port` (docker-style `redis_1` included). */
+const PLAIN_HOST = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
+/** The inside of `[...]`: an IPv6 address, optionally with a zone. */
+const IPV6_HOST = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
+
+/** Parses `host:port`, `[v6]:port` or a redis URL. Messages never show the text. */
 function parseNode(raw: string): ParsedUrl | string {
   if (raw.includes('://')) return parseRedisUrl(raw, { allowDb: false });
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(raw);
+  if (raw.includes('@')) {
+    return 'has credentials but no scheme (it is not shown: it may contain a password); write redis://user:password@host:port (percent-encode special characters) or use the username and password options';
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw);
   const host = m?.[1] ?? m?.[2];
+  const hostOk = m?.[1] !== undefined ? IPV6_HOST.test(m[1]) : host !== undefined && PLAIN_HOST.test(host);
   const port = m?.[3] === undefined ? undefined : parsePort(m[3]);
-  if (host === undefined || port === undefined) return `must be host:port or a redis:// URL (got ${JSON.stringify(redactUrl(raw))})`;
+  if (host === undefined || !hostOk || port === undefined) {
+    return 'must be host:port (port 1 to 65535), [ipv6]:port or a redis:// URL (it is not shown: it may contain a password)';
+  }
   return { host, port, tls: false, username: undefined, password: undefined, db: undefined };
 }
 
+/** How a target is shown: scheme, host(s), port(s) and db; credentials only as `***`, never a user name. */
 function describe(scheme: string, user: string | undefined, password: string | undefined, hosts: string, db?: number): string {
-  const auth = user || password ? `${user ?? ''}${password ? ':***' : ''}@` : '';
+  const auth = user !== undefined || password !== undefined ? '***@' : '';
   return `${scheme}://${auth}${hosts}${db ? `/${db}` : ''}`;
 }
 

@@ -28,10 +28,10 @@ describe('config', () => {
   it('parses user, password, db, TLS and IPv6 from URLs', () => {
     const a = resolveRedisConfig({ url: 'redis://alice:p%40ss@cache.internal:6380/3' }).target;
     expect(a).toMatchObject({ kind: 'standalone', host: 'cache.internal', port: 6380, username: 'alice', password: 'p@ss', db: 3, tls: undefined });
-    expect(a.display).toBe('redis://alice:***@cache.internal:6380/3');
+    expect(a.display).toBe('redis://***@cache.internal:6380/3'); // neither user nor password is shown
     const b = resolveRedisConfig({ url: 'rediss://:secret@[::1]' }).target;
     expect(b).toMatchObject({ host: '::1', port: 6379, password: 'secret', tls: {} });
-    expect(b.display).toBe('rediss://:***@[::1]:6379');
+    expect(b.display).toBe('rediss://***@[::1]:6379');
     const c = resolveRedisConfig({ url: 'redis://h:1', password: 'override', tls: { rejectUnauthorized: false } }).target;
     expect(c).toMatchObject({ password: 'override', tls: { rejectUnauthorized: false } });
   });
@@ -89,7 +89,6 @@ describe('config', () => {
     for (const input of inputs) {
       const err = configError(input);
       for (const s of secrets) expect(err.message).not.toContain(s);
-      expect(err.message).toContain('***');
     }
   });
 
@@ -99,6 +98,7 @@ describe('config', () => {
   });
 
   it('redactUrl masks passwords anywhere in a text', () => {
-    expect(redactUrl('failed redis://a:b@h:1 and rediss://:c@d')).toBe('failed redis://a:***@h:1 and rediss://:***@d');
+    expect(redactUrl('failed redis://a:b@h:1')).toBe('failed redis://***@h:1');
+    expect(redactUrl('redis://h:1/0?password=pw&x=1')).toBe('redis://h:1/0?password=***&x=1');
   });
 });

@@ -39,7 +39,7 @@ describe.skipIf(!caps.topologies)('TLS, ACL, Cluster, Sentinel', () => {
     await expect(c.set('other:x', '1')).rejects.toThrow(/NOPERM/);
     expect(await c.acl('WHOAMI')).toBe('lota-app');
     expect(logger.text()).not.toContain('s3cret');
-    expect(m.target).toBe(`redis://lota-app:***@127.0.0.1:${server.port}`);
+    expect(m.target).toBe(`redis://***@127.0.0.1:${server.port}`); // user and password both masked
   });
 
   it('Redis Cluster (3 masters): both clients are ioredis Clusters, health pings every node, disconnect closes all', async () => {

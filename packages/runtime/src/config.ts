@@ -38,13 +38,20 @@ export interface LotaRuntimeConfig {
   queues?: {
     /** Namespace of queue keys. @defaultValue `redis.keyPrefix` ('lota') */
     prefix?: string;
+    /**
+     * Per-queue overrides of the built-in policies (`maxRetries`, `backoffDelayMs`, `concurrency`,
+     * `debounceMs`, `lockDurationMs`, `maxStalledCount`), validated here and passed to @lota/queues as given.
+     */
     policies?: PolicyOverrides;
     /** @defaultValue 5_000 */
     enqueueTimeoutMs?: number;
   };
-  /** Workers for built-in queues, started by `connect()`. A producer-only process configures none. */
+  /**
+   * Workers for built-in queues, started by `connect()`. A producer-only process configures none.
+   * One worker per queue: a queue named here and in `extraWorkers` is a `CONFIG_INVALID`.
+   */
   workers?: Partial<Record<BuiltInQueue, WorkerConfig>>;
-  /** Workers for host queues; each queue is declared for you. */
+  /** Workers for host queues; each queue is declared for you. One worker per queue (a repeat is `CONFIG_INVALID`). */
   extraWorkers?: ExtraWorkerConfig[];
   memoryLock?: {
     /** Replaces the Redis lock for both org and workspace memory locks. */
@@ -86,6 +93,8 @@ const schema = z.strictObject({
             backoffDelayMs: int(0).optional(),
             concurrency: int(1).optional(),
             debounceMs: int(0).optional(),
+            lockDurationMs: int(100).optional(),
+            maxStalledCount: int(0).optional(),
           }),
         )
         .optional(),
@@ -109,6 +118,35 @@ const schema = z.strictObject({
 type Issue = { path: string; message: string };
 
 /**
+ * One worker per queue: a second one (in `workers` and `extraWorkers`, or twice in `extraWorkers`)
+ * would start a second BullMQ Worker on the same queue and silently double its concurrency.
+ */
+function duplicateWorkers(raw: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  const firstPath = new Map<string, string>();
+  const workers = raw.workers;
+  if (typeof workers === 'object' && workers !== null) {
+    for (const [queue, w] of Object.entries(workers)) if (w !== undefined) firstPath.set(queue, `workers.${queue}`);
+  }
+  const extra = Array.isArray(raw.extraWorkers) ? (raw.extraWorkers as unknown[]) : [];
+  extra.forEach((w, i) => {
+    const queue = typeof w === 'object' && w !== null ? (w as { queue?: unknown }).queue : undefined;
+    if (typeof queue !== 'string' || queue === '') return;
+    const path = `extraWorkers.${i}.queue`;
+    const first = firstPath.get(queue);
+    if (first === undefined) {
+      firstPath.set(queue, path);
+      return;
+    }
+    issues.push({
+      path,
+      message: `queue '${queue}' already has a worker (${first}); one worker per queue: remove one of them and set the concurrency you want on the other (two workers would double the queue's concurrency)`,
+    });
+  });
+  return issues;
+}
+
+/**
  * Validates the whole config and returns every problem at once, by dot path: unknown keys and
  * wrong types here, and the Redis sections through @lota/redis-connection's own validation.
  */
@@ -126,6 +164,7 @@ export function validateRuntimeConfig(input: unknown): LotaRuntimeConfig {
     }
   }
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  issues.push(...duplicateWorkers(raw));
   const redisSections: Array<[unknown, string]> = [[raw.redis ?? {}, 'redis']];
   const gateway = raw.aiGateway as Record<string, unknown> | undefined;
   if (gateway?.embeddingCacheRedis !== undefined) redisSections.push([gateway.embeddingCacheRedis, 'aiGateway.embeddingCacheRedis']);

@@ -26,8 +26,8 @@ export class RuntimeConfigError extends LotaError {
 export class RuntimeNotConnectedError extends LotaError {
   override readonly name = 'RuntimeNotConnectedError';
   declare readonly code: 'NOT_CONNECTED';
-  constructor(message: string) {
-    super('NOT_CONNECTED', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_CONNECTED', message, options);
   }
 }
 

@@ -4,6 +4,7 @@ import { createQueues, type LotaQueues } from '@lota/queues';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisHealth } from '@lota/redis-connection';
 import { validateRuntimeConfig, type LotaRuntimeConfig } from './config.js';
 import { runtimeEmbeddings, type RuntimeEmbeddings } from './embeddings.js';
+import { settleWithin } from './deadline.js';
 import { RuntimeNotConnectedError } from './errors.js';
 
 /** What `runtime.health()` reports. */
@@ -31,6 +32,19 @@ interface Parts {
   cache: EmbeddingCache;
   embeddings: RuntimeEmbeddings;
 }
+
+/** Share of the `disconnect()` budget workers get to finish active jobs (the rest closes Redis cleanly). */
+const QUEUES_SHARE = 0.6;
+/** Share of the `disconnect()` budget for the lock's subscriber (a QUIT), capped: it needs one round trip. */
+const LOCK_SHARE = 0.1;
+const LOCK_CLOSE_MAX_MS = 500;
+/**
+ * Redis always gets at least this: the manager needs ~110 ms to hard-close sockets that did not
+ * answer QUIT (ioredis' destroy timer), plus room for a QUIT round trip.
+ */
+const MIN_REDIS_CLOSE_MS = 200;
+/** What each stage's own bound leaves of the runtime's bound for that stage (timer jitter on a busy box). */
+const STAGE_SLACK_MS = 25;
 
 /** How long `health()` waits for queue counts (they use the BullMQ client, which waits for Redis). */
 const HEALTH_COUNTS_TIMEOUT_MS = 2_000;
@@ -65,6 +79,11 @@ export class LotaRuntime implements AsyncDisposable {
     this.connecting ??= this.doConnect().catch(async (err: unknown) => {
       this.connecting = undefined;
       await Promise.allSettled([this.redis.disconnect({ timeoutMs: 1_000 }), this.cacheRedis?.disconnect({ timeoutMs: 1_000 })]);
+      if (this.closing) {
+        throw new RuntimeNotConnectedError('@lota/runtime: disconnect() was called while connect() was in progress; create a new runtime to connect again.', {
+          cause: err,
+        });
+      }
       throw err;
     });
     return this.connecting;
@@ -175,9 +194,13 @@ export class LotaRuntime implements AsyncDisposable {
   }
 
   /**
-   * Stops workers gracefully (active jobs finish, up to ~60% of the budget), closes queues and the
-   * lock's subscriber, then every Redis client. Resolves within `timeoutMs` even when Redis is
-   * unreachable and leaves no handle open. Idempotent.
+   * Shuts down in this order: workers stop taking jobs and finish active ones (60% of the
+   * budget; then their signals abort and they are force-closed), queues close, the lock's
+   * subscriber closes (at most 10%, 500 ms), then every Redis client (the rest, at least 200 ms).
+   * Resolves within `timeoutMs` (a budget under 700 ms may take up to 700 ms) even when Redis is
+   * unreachable and nothing else holds the event loop, and leaves no handle of its own open. A
+   * `connect()` still in progress is stopped (it rejects with `NOT_CONNECTED`), not waited for.
+   * Idempotent: later calls return the first call's promise.
    */
   disconnect(opts: RuntimeDisconnectOptions = {}): Promise<void> {
     this.closing ??= this.doDisconnect(opts.timeoutMs ?? 10_000);
@@ -186,16 +209,36 @@ export class LotaRuntime implements AsyncDisposable {
 
   private async doDisconnect(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    await this.connecting?.catch(() => undefined);
     const parts = this.parts;
-    if (parts) {
-      await parts.queues.close({ timeoutMs: Math.floor(timeoutMs * 0.6) });
+    const connecting = this.connecting;
+    if (connecting && !parts) {
+      // connect() is still waiting for Redis (up to connectTimeoutMs): closing the managers makes
+      // it reject at once, instead of this call waiting for it past its own bound.
       this.closed = true;
-      await parts.lock?.close({ timeoutMs: Math.max(0, Math.min(500, deadline - Date.now() - 200)) });
+      await this.closeRedis(Math.max(MIN_REDIS_CLOSE_MS, deadline - Date.now()));
+      await settleWithin(connecting, deadline - Date.now());
+      return;
+    }
+    if (parts) {
+      // Each stage gets its bound minus a little slack, and the runtime stops waiting for it at
+      // its bound: the runtime's own bound never depends on a part keeping its word.
+      const queuesMs = Math.floor(timeoutMs * QUEUES_SHARE);
+      await settleWithin(parts.queues.close({ timeoutMs: Math.max(0, queuesMs - STAGE_SLACK_MS) }), queuesMs);
+      this.closed = true;
+      if (parts.lock) {
+        const lockMs = Math.min(LOCK_CLOSE_MAX_MS, Math.floor(timeoutMs * LOCK_SHARE));
+        await settleWithin(parts.lock.close({ timeoutMs: Math.max(0, lockMs - STAGE_SLACK_MS) }), lockMs);
+      }
     }
     this.closed = true;
-    const rest = Math.max(200, deadline - Date.now());
-    await Promise.all([this.redis.disconnect({ timeoutMs: rest }), this.cacheRedis?.disconnect({ timeoutMs: rest })]);
+    await this.closeRedis(Math.max(MIN_REDIS_CLOSE_MS, deadline - Date.now()));
+  }
+
+  /** Closes both managers within `ms` (each is bounded by itself; this also bounds a close already in flight). */
+  private async closeRedis(ms: number): Promise<void> {
+    const managerMs = ms - STAGE_SLACK_MS;
+    const closing = Promise.all([this.redis.disconnect({ timeoutMs: managerMs }), this.cacheRedis?.disconnect({ timeoutMs: managerMs })]);
+    await settleWithin(closing, ms);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

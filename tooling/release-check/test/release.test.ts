@@ -133,6 +133,31 @@ interface Installed {
   result: RunResult;
 }
 const installs = new Map<string, Promise<Installed>>();
+/**
+ * Installs run one after another (five npm processes fetching the same packuments at once can
+ * overload a registry mirror or proxy), and a failed install is retried twice after a pause:
+ * a registry hiccup (a reset connection, a proxy's error page) must not fail a release check.
+ */
+let installQueue: Promise<unknown> = Promise.resolve();
+const INSTALL_ATTEMPTS = 3;
+const INSTALL_RETRY_PAUSE_MS = 5_000;
+
+async function npmInstall(dir: string): Promise<RunResult> {
+  let result: RunResult | undefined;
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= INSTALL_ATTEMPTS; attempt++) {
+    result = await npm(
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--no-update-notifier', '--fetch-retries=3', '--fetch-retry-mintimeout=1000', '--fetch-timeout=60000'],
+      dir,
+      240_000,
+    );
+    if (ok(result)) break;
+    failures.push(`attempt ${attempt}: ${(result.stderr.split('\n').find((l) => /npm error (code|request)/.test(l)) ?? 'failed').trim()}`);
+    if (attempt < INSTALL_ATTEMPTS) await new Promise((r) => setTimeout(r, INSTALL_RETRY_PAUSE_MS));
+  }
+  if (result && !ok(result) && failures.length > 1) result = { ...result, stderr: `${failures.join('\n')}\n${result.stderr}` };
+  return result!;
+}
 
 function installAlone(spec: PackageSpec): Promise<Installed> {
   let p = installs.get(spec.name);
@@ -159,12 +184,9 @@ function installAlone(spec: PackageSpec): Promise<Installed> {
         ...(internal.length ? { overrides } : {}),
       };
       writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-      const result = await npm(
-        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--no-update-notifier', '--fetch-retries=2', '--fetch-timeout=60000'],
-        dir,
-        240_000,
-      );
-      return { dir, result };
+      const turn = installQueue.then(() => npmInstall(dir));
+      installQueue = turn.catch(() => undefined);
+      return { dir, result: await turn };
     })();
     installs.set(spec.name, p);
   }
@@ -250,7 +272,7 @@ describe('pack', () => {
 });
 
 describe.each(PACKAGES)('$name, installed alone from its tarball', (spec) => {
-  test(`installs with plain npm into an empty project (third-party packages and peers [${spec.peerDependencies.join(', ')}] from the registry)`, { timeout: 300_000 }, async () => {
+  test(`installs with plain npm into an empty project (third-party packages and peers [${spec.peerDependencies.join(', ')}] from the registry)`, { timeout: 600_000 }, async () => {
     const { result } = await installAlone(spec);
     expect(ok(result), installFailure(spec, result)).toBe(true);
   });

@@ -1,0 +1,253 @@
+import { createServer, connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { jobLockKey } from '../src/bullmq-keys.js';
+import { createQueues, runChunked, type Job, type LotaQueues } from '../src/index.js';
+import { recordingLogger } from './helpers.js';
+
+/** Blocks this thread (timers, I/O, lock renewal: everything) for `ms`, like a CPU-bound chunk. */
+function blockEventLoop(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function gate(): { wait: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const wait = new Promise<void>((r) => (release = r));
+  return { wait, release };
+}
+
+/** A TCP proxy to Redis that can silently drop everything both ways (a partition). */
+async function startProxy(target: number): Promise<{ url: string; partition: () => void; close: () => Promise<void> }> {
+  let dropping = false;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (d: Buffer) => {
+      if (!dropping) upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (!dropping) client.write(d);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const { port } = proxy.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    partition: () => void (dropping = true),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
+    },
+  };
+}
+
+let server: RedisServer;
+let connection: Redis;
+const open: LotaQueues[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+  connection = new Redis(server.url, { maxRetriesPerRequest: null });
+  await waitFor(() => connection.status === 'ready');
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((q) => q.close({ timeoutMs: 2_000 })));
+});
+afterAll(async () => {
+  connection.disconnect();
+  await server.dispose();
+});
+
+function queues(prefix: string, opts: Parameters<typeof createQueues>[0]['policies'] = {}): LotaQueues & { logs: ReturnType<typeof recordingLogger> } {
+  const logs = recordingLogger();
+  const q = Object.assign(createQueues({ connection, prefix, logger: logs, policies: opts }), { logs });
+  open.push(q);
+  return q;
+}
+
+describe('lock loss: no job runs in two workers at once with both signals live', () => {
+  it('16: a chunk that blocks the event loop past the lock: the run stops at the next chunk boundary, its signal aborted, before the next worker starts the job', async () => {
+    const LOCK = 1_000;
+    const prefix = `lock${++n}`;
+    const a = queues(prefix);
+    const b = queues(prefix);
+    const live = new Set<string>();
+    let maxLive = 0;
+    const chunks: string[] = [];
+    const signals: Record<string, AbortSignal | undefined> = {};
+    const go = gate();
+    const processorFor = (name: 'A' | 'B') => async (job: Job, _token: string | undefined, signal?: AbortSignal) => {
+      signals[name] = signal;
+      live.add(name);
+      signal?.addEventListener('abort', () => live.delete(name));
+      try {
+        return await runChunked(
+          job,
+          10,
+          async (i) => {
+            maxLive = Math.max(maxLive, live.size);
+            chunks.push(`${name}${i}`);
+            if (name === 'A' && i === 0) {
+              await go.wait;
+              blockEventLoop(LOCK * 1.8); // the lock expires in Redis meanwhile
+            } else {
+              await sleep(150);
+            }
+          },
+          signal,
+        );
+      } finally {
+        live.delete(name);
+      }
+    };
+    // The same short stalled interval everywhere (BullMQ's stalled check is queue-wide).
+    const workerOptions = { lockDuration: LOCK, stalledInterval: 200 };
+    a.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('A') });
+    const { jobId } = await a.enqueueRepoIndexing({ orgId: 'o', repoId: 'r' });
+    await waitFor(() => chunks.includes('A0'), { description: 'A to start the job' });
+    b.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('B') });
+    go.release();
+    const bull = a.getQueue('repo-indexing');
+    await waitFor(async () => (await bull.getCompletedCount()) === 1, { timeoutMs: 15_000, description: 'B to complete the job' });
+    expect(maxLive).toBe(1);
+    expect(chunks.filter((c) => c.startsWith('A'))).toEqual(['A0']);
+    expect(signals.A?.aborted).toBe(true);
+    expect((signals.A?.reason as { code?: string } | undefined)?.code).toBe('JOB_LOCK_LOST');
+    // A's chunk 0 was not recorded (A no longer owned the job): B ran everything.
+    expect(chunks.filter((c) => c.startsWith('B'))).toEqual(Array.from({ length: 10 }, (_, i) => `B${i}`));
+    expect(a.logs.lines.some((l) => l.message.includes('lock lost') && l.fields.jobId === jobId)).toBe(true);
+  });
+
+  it('16: a lock lost while the event loop is free (renewal fails): the signal aborts within the renewal period, and runChunked stops at the next boundary even if the chunk ignores the signal', async () => {
+    const LOCK = 1_000;
+    const q = queues(`lock${++n}`);
+    let signal: AbortSignal | undefined;
+    let abortedAt = 0;
+    let failure: unknown;
+    const starts: number[] = [];
+    q.registerWorker({
+      queue: 'repo-indexing',
+      workerOptions: { lockDuration: LOCK },
+      processor: async (job, _token, s) => {
+        signal = s;
+        s?.addEventListener('abort', () => (abortedAt = Date.now()));
+        try {
+          return await runChunked(job, 20, async () => {
+            starts.push(Date.now());
+            await sleep(300); // ignores the signal
+          });
+        } catch (err) {
+          failure = err;
+          throw err;
+        }
+      },
+    });
+    const { jobId } = await q.enqueueRepoIndexing({ orgId: 'o', repoId: 'r' });
+    await waitFor(() => starts.length >= 2, { description: 'two chunks' });
+    // Another worker holds the job now (say this one was cut off from Redis past the lock).
+    const stolenAt = Date.now();
+    await connection.set(jobLockKey(q.getQueue('repo-indexing'), jobId), 'another-worker', 'PX', 10_000);
+    await waitFor(() => signal?.aborted, { timeoutMs: 3_000, description: 'the signal to abort' });
+    expect(abortedAt - stolenAt).toBeLessThan(LOCK); // BullMQ renews every lockDuration / 4
+    expect((signal?.reason as { code?: string }).code).toBe('JOB_LOCK_LOST');
+    await waitFor(() => failure !== undefined, { description: 'runChunked to stop' });
+    expect((failure as { code?: string }).code).toBe('JOB_LOCK_LOST');
+    expect(starts.every((t) => t < abortedAt)).toBe(true); // no chunk started after the abort
+  });
+
+  it('16: a worker cut off from Redis (partition): its signal aborts before the lock can expire, so the worker that takes the job over never overlaps a live run', async () => {
+    const LOCK = 2_000; // the abort lands LOCK / 10 before the lock can expire: room for a late timer on a loaded box
+    const prefix = `lock${++n}`;
+    const proxy = await startProxy(server.port);
+    const viaProxy = new Redis(proxy.url, { maxRetriesPerRequest: null });
+    viaProxy.on('error', () => undefined);
+    await waitFor(() => viaProxy.status === 'ready');
+    const logs = recordingLogger();
+    const a = createQueues({ connection: viaProxy, prefix, logger: logs });
+    const b = queues(prefix);
+    const live = new Set<string>();
+    let maxLive = 0;
+    const chunks: string[] = [];
+    const signals: Record<string, AbortSignal | undefined> = {};
+    const processorFor = (name: 'A' | 'B') => async (job: Job, _token: string | undefined, signal?: AbortSignal) => {
+      signals[name] = signal;
+      live.add(name);
+      signal?.addEventListener('abort', () => live.delete(name));
+      try {
+        return await runChunked(
+          job,
+          10,
+          async (i) => {
+            maxLive = Math.max(maxLive, live.size);
+            chunks.push(`${name}${i}`);
+            await sleep(150);
+          },
+          signal,
+        );
+      } finally {
+        live.delete(name);
+      }
+    };
+    const workerOptions = { lockDuration: LOCK, stalledInterval: 200 };
+    try {
+      a.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('A') });
+      await a.enqueueRepoIndexing({ orgId: 'o', repoId: 'r' });
+      await waitFor(() => chunks.includes('A2'), { description: 'A to be running the job' });
+      b.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('B') });
+      proxy.partition();
+      const bull = b.getQueue('repo-indexing');
+      await waitFor(async () => (await bull.getCompletedCount()) === 1, { timeoutMs: 15_000, description: 'B to take over and complete the job' });
+      expect(maxLive).toBe(1);
+      expect(signals.A?.aborted).toBe(true);
+      expect(String((signals.A?.reason as Error | undefined)?.message)).toContain(`no renewal confirmed within ${LOCK} ms`);
+      expect(chunks.some((c) => c.startsWith('B'))).toBe(true);
+    } finally {
+      await a.close({ timeoutMs: 1_000 });
+      viaProxy.disconnect();
+      await proxy.close();
+    }
+  });
+
+  it('16: a healthy job running several lock durations is never aborted (renewals keep its lease)', async () => {
+    const LOCK = 500;
+    const q = queues(`lock${++n}`);
+    let signal: AbortSignal | undefined;
+    q.registerWorker({
+      queue: 'repo-indexing',
+      workerOptions: { lockDuration: LOCK },
+      processor: async (job, _token, s) => {
+        signal = s;
+        await sleep(LOCK * 2); // one long await: only BullMQ's renewals vouch for the lock
+        return runChunked(job, 8, () => sleep(LOCK / 4), s);
+      },
+    });
+    const { jobId } = await q.enqueueRepoIndexing({ orgId: 'o', repoId: 'r' });
+    const bull = q.getQueue('repo-indexing');
+    await waitFor(async () => (await bull.getCompletedCount()) === 1, { description: 'the job to complete' });
+    expect(signal?.aborted).toBe(false);
+    expect((await bull.getJob(jobId))?.attemptsMade).toBe(1);
+    expect(q.logs.lines.filter((l) => l.message.includes('lock lost'))).toEqual([]);
+  });
+
+  it('16/17: lockDurationMs and maxStalledCount come from the queue policy (maxStalledCount follows maxRetries); workerOptions win', async () => {
+    const q = queues(`lock${++n}`, { 'memory-extraction': { maxRetries: 5 }, 'custom-queue': { lockDurationMs: 5_000, maxStalledCount: 0 } });
+    const opts = (queue: string, workerOptions = {}) => q.registerWorker({ queue, processor: async () => undefined, workerOptions }).worker.opts;
+    expect(opts('repo-indexing')).toMatchObject({ lockDuration: 60_000, maxStalledCount: 3 });
+    expect(opts('memory-extraction')).toMatchObject({ lockDuration: 30_000, maxStalledCount: 5 });
+    expect(opts('custom-queue')).toMatchObject({ lockDuration: 5_000, maxStalledCount: 0 });
+    expect(opts('memory-digest', { lockDuration: 2_000 })).toMatchObject({ lockDuration: 2_000, maxStalledCount: 3 });
+    expect(q.policy('context-compaction')).toMatchObject({ lockDurationMs: 30_000, maxStalledCount: 2 });
+    expect(() => createQueues({ connection, policies: { 'repo-indexing': { lockDurationMs: 50 } } })).toThrow(/policies\.repo-indexing\.lockDurationMs: must be >= 100/);
+  });
+});
