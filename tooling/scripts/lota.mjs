@@ -139,6 +139,10 @@ if (task === 'test') {
     process.exit(0);
   }
   process.exit(run('pnpm', ['--filter', '@lota/bench', 'run', 'bench', ...extra]));
+} else if (task === 'chaos') {
+  installAndBuild();
+  await ensureRedis();
+  process.exit(run('pnpm', ['--filter', '@lota/chaos', 'run', 'chaos', ...extra]));
 } else {
-  fail(`unknown task '${task}'; use test, demo or bench.`);
+  fail(`unknown task '${task}'; use test, demo, bench or chaos.`);
 }

@@ -1,4 +1,4 @@
-import { Job, type JobsOptions, type Queue } from 'bullmq';
+import { Job, type IRedisTransaction, type JobsOptions, type Queue } from 'bullmq';
 import {
   DEDUPE_NEXT_JOB_ID_FIELD,
   dedupeNextKey,
@@ -25,6 +25,11 @@ export interface EnqueueResult {
    *   (the job kept for the dedupe key, or the existing job with the same custom `jobId`).
    */
   status: 'added' | 'deduplicated' | 'replaced';
+  /**
+   * Durable enqueues only (`waitForReplicas` > 0): the replicas `WAIT` reported as having this
+   * add (at least the number asked for; the call rejects otherwise).
+   */
+  replicas?: number;
 }
 
 /** One job to add. `opts` are the complete BullMQ options (queue defaults already merged). */
@@ -56,19 +61,22 @@ export async function addPlain(queue: Queue, name: string, req: AddRequest): Pro
   return id === req.jobId ? { jobId: id, status: 'added' } : { jobId: id, status: 'deduplicated' };
 }
 
+/** Which reply of a transaction belongs to which request, in order. */
+export type TransactionPlan = Step[][];
+
+/** A reply of one command inside EXEC, as ioredis gives it: an error, or the value. */
+export type CommandReply = [Error | null, unknown];
+
 /**
- * Adds jobs in one MULTI (one round trip, applied atomically), each with BullMQ's own add
- * script, preceded where needed by a check that makes the reported status a Redis fact read
- * in the same atomic step: EXISTS for a custom job id (BullMQ returns the id either way), the
- * latest-wins script for a latest-wins call (and, after the add, the id BullMQ stored for the
- * follow-up run).
+ * Queues, on a MULTI already opened on `tx` (a transaction, or a pipeline after `multi()`), each
+ * request's commands: BullMQ's own add script, preceded where needed by a check that makes the
+ * reported status a Redis fact read in the same atomic step: EXISTS for a custom job id (BullMQ
+ * returns the id either way), the latest-wins script for a latest-wins call (and, after the add,
+ * the id BullMQ stored for the follow-up run). Nothing is sent before the caller's exec().
  */
-export async function addInTransaction(queue: Queue, name: string, requests: readonly AddRequest[]): Promise<EnqueueResult[]> {
-  const client = await queue.getBackend().client;
-  if (requests.some((r) => r.latestWins)) defineLatestWins(client);
-  const tx = client.multi();
+export async function queueAdds(tx: IRedisTransaction, queue: Queue, name: string, requests: readonly AddRequest[]): Promise<TransactionPlan> {
   const extra = tx as unknown as ExtraCommands; // an ioredis Pipeline: it has every command
-  const steps: Step[][] = [];
+  const plan: TransactionPlan = [];
   for (const req of requests) {
     const mine: Step[] = [];
     if (req.latestWins) {
@@ -79,27 +87,44 @@ export async function addInTransaction(queue: Queue, name: string, requests: rea
       extra.exists(jobKey(queue, req.jobId));
       mine.push('check');
     }
-    // Job.addJob queues BullMQ's add script on the transaction; nothing is sent before exec().
+    // Job.addJob queues BullMQ's add script on the transaction.
     await new Job(queue, name, req.data, req.opts, req.jobId).addJob(tx);
     mine.push('add');
     if (req.latestWins) {
       extra.hget(dedupeNextKey(queue, req.latestWins.dedupeId), DEDUPE_NEXT_JOB_ID_FIELD);
       mine.push('nextId');
     }
-    steps.push(mine);
+    plan.push(mine);
   }
-  const replies = await tx.exec();
-  if (!replies) throw new Error('@lota/queues: the enqueue transaction was aborted by Redis');
+  return plan;
+}
+
+/** Reads the EXEC replies of a transaction queued by {@link queueAdds}; an error reply is thrown. */
+export function readAdds(requests: readonly AddRequest[], plan: TransactionPlan, replies: readonly CommandReply[]): EnqueueResult[] {
   let at = 0;
   return requests.map((req, i) => {
     const got: Partial<Record<Step, unknown>> = {};
-    for (const step of steps[i] ?? []) {
-      const reply: [Error | null, unknown] = replies[at++] ?? [new Error('missing reply'), undefined];
+    for (const step of plan[i] ?? []) {
+      const reply: CommandReply = replies[at++] ?? [new Error('missing reply'), undefined];
       if (reply[0]) throw reply[0];
       got[step] = reply[1];
     }
     return classify(req, got);
   });
+}
+
+/**
+ * Adds jobs in one MULTI (one round trip, applied atomically): see {@link queueAdds} for what
+ * runs in it.
+ */
+export async function addInTransaction(queue: Queue, name: string, requests: readonly AddRequest[]): Promise<EnqueueResult[]> {
+  const client = await queue.getBackend().client;
+  if (requests.some((r) => r.latestWins)) defineLatestWins(client);
+  const tx = client.multi();
+  const plan = await queueAdds(tx, queue, name, requests);
+  const replies = await tx.exec();
+  if (!replies) throw new Error('@lota/queues: the enqueue transaction was aborted by Redis');
+  return readAdds(requests, plan, replies);
 }
 
 function classify(req: AddRequest, got: Partial<Record<Step, unknown>>): EnqueueResult {

@@ -1,3 +1,5 @@
+import type { EnqueueResult } from './enqueue-transaction.js';
+
 /** Stable machine-readable codes of every error `@lota/queues` throws. */
 export type QueuesErrorCode =
   | 'CONFIG_INVALID'
@@ -5,6 +7,7 @@ export type QueuesErrorCode =
   | 'INVALID_ARGUMENT'
   | 'REDIS_UNREACHABLE'
   | 'ENQUEUE_TIMEOUT'
+  | 'ENQUEUE_NOT_REPLICATED'
   | 'QUEUES_CLOSED'
   | 'WORKER_EXISTS'
   | 'JOB_LOCK_LOST';
@@ -87,6 +90,49 @@ export class EnqueueTimeoutError extends LotaError {
     );
     this.queue = queue;
     this.jobId = jobId;
+  }
+}
+
+/**
+ * A durable enqueue (`waitForReplicas`): the job WAS added on the master (`results` says what
+ * each add did there), but `WAIT` did not confirm it on enough replicas within the timeout (a
+ * replica down, lagging or paused; none configured; or the WAIT itself failed, see `cause`).
+ * The job is not lost and will run, unless the master fails before a replica gets it. Retrying
+ * with the same `jobId` (or the same dedupe key) is safe: it cannot create a duplicate, and it
+ * waits for the replicas again.
+ */
+export class EnqueueNotReplicatedError extends LotaError {
+  override readonly name = 'EnqueueNotReplicatedError';
+  declare readonly code: 'ENQUEUE_NOT_REPLICATED';
+  readonly queue: string;
+  /** The job of the (first) add: for a deduplicated call, the job kept for its key. */
+  readonly jobId: string;
+  /** What each add did on the master (one per job; several for `enqueueBulk`). */
+  readonly results: readonly EnqueueResult[];
+  /** Replicas asked for (`waitForReplicas`). */
+  readonly replicasRequired: number;
+  /** Replicas that confirmed within the timeout (WAIT's reply; 0 when the WAIT failed). */
+  readonly replicasAcknowledged: number;
+  constructor(queue: string, results: readonly EnqueueResult[], required: number, acknowledged: number, timeoutMs: number, cause?: unknown) {
+    const [first] = results;
+    const jobId = first?.jobId ?? '?';
+    const what = results.length > 1 ? `${results.length} jobs (first '${jobId}')` : `job '${jobId}' (status '${first?.status ?? '?'}')`;
+    const why =
+      cause === undefined
+        ? `only ${acknowledged} of the ${required} replica(s) asked for (waitForReplicas) confirmed the add within ${timeoutMs} ms (waitForReplicasTimeoutMs)`
+        : `the WAIT for ${required} replica(s) failed (${cause instanceof Error ? cause.message : 'unknown error'})`;
+    super(
+      'ENQUEUE_NOT_REPLICATED',
+      `@lota/queues: ${what} WAS enqueued to '${queue}' on the Redis master, but ${why}. ` +
+        `It will run unless the master fails before a replica has it. Retrying with jobId '${jobId}' (or the same dedupe key) is safe: it cannot create a duplicate and waits for the replicas again. ` +
+        'If this persists, check that the master has that many replicas connected and keeping up (INFO replication).',
+      cause === undefined ? undefined : { cause },
+    );
+    this.queue = queue;
+    this.jobId = jobId;
+    this.results = results;
+    this.replicasRequired = required;
+    this.replicasAcknowledged = acknowledged;
   }
 }
 

@@ -2,6 +2,7 @@ export { createQueues, LotaQueues } from './lota-queues.js';
 export type { EnqueueResult } from './enqueue-transaction.js';
 export type {
   EnqueueOptions,
+  EnqueueBulkOptions,
   RegisterWorkerOptions,
   RegisteredWorker,
   CloseOptions,
@@ -30,6 +31,7 @@ export {
   InvalidArgumentError,
   RedisUnavailableError,
   EnqueueTimeoutError,
+  EnqueueNotReplicatedError,
   QueuesClosedError,
   WorkerExistsError,
   JobLockLostError,

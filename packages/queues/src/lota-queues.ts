@@ -4,8 +4,10 @@ import type { Cluster, Redis } from 'ioredis';
 import { encodeKeyParts } from './dedupe-key.js';
 import { addInTransaction, addPlain, type AddRequest, type EnqueueResult } from './enqueue-transaction.js';
 import {
+  EnqueueNotReplicatedError,
   EnqueueTimeoutError,
   InvalidArgumentError,
+  LotaError,
   QueuesClosedError,
   RedisUnavailableError,
   WorkerExistsError,
@@ -13,9 +15,12 @@ import {
 import { queuePrefix } from './hash-tag.js';
 import { requireId, validateJobData, type JobPayload } from './job-data.js';
 import { RunTracker } from './job-run.js';
+import { settleConnect } from './settled-connect.js';
+import { raceTimeout } from './race-timeout.js';
+import { ReplicatedEnqueuer } from './replicated-enqueue.js';
 import { TrackedWorker } from './tracked-worker.js';
 import { stderrLogger, type Logger } from './logger.js';
-import { QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions } from './options.js';
+import { DEFAULT_ENQUEUE_TIMEOUT_MS, QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions } from './options.js';
 import { resolvePolicies, type QueuePolicy } from './policies.js';
 
 /** Options of the generic {@link LotaQueues.enqueue}. */
@@ -32,6 +37,21 @@ export interface EnqueueOptions {
    * @defaultValue a random UUID
    */
   jobId?: string;
+  /**
+   * Durable enqueue for this call: resolve only once `WAIT` confirmed at least this many replicas
+   * have the job (0 turns it off for this call). See the queue policy's `waitForReplicas`.
+   * @defaultValue the queue policy's `waitForReplicas` (0)
+   */
+  waitForReplicas?: number;
+}
+
+/** Options of {@link LotaQueues.enqueueBulk} for the whole batch. */
+export interface EnqueueBulkOptions {
+  /**
+   * Durable enqueue for the batch: one WAIT after the batch's MULTI must confirm this many replicas.
+   * @defaultValue the queue policy's `waitForReplicas` (0)
+   */
+  waitForReplicas?: number;
 }
 
 export interface MemoryExtractionData extends JobPayload {
@@ -82,16 +102,6 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then((value) => ({ done: true as const, value })),
-    new Promise<{ done: false }>((resolve) => {
-      timer = setTimeout(() => resolve({ done: false }), Math.max(0, ms));
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Redis (not the input) failed the add: a connection closed under it, a Cluster slot moved or is
  * down mid-failover. It may or may not have been applied, like a timeout: the caller can retry
@@ -111,14 +121,15 @@ interface ParsedEnqueueOptions {
   delayMs?: number | undefined;
   jobId?: string | undefined;
   keepLastIfActive?: boolean;
+  waitForReplicas?: number | undefined;
 }
 
 /** Validates the generic enqueue options; dedupe key parts are encoded so tuples cannot collide. */
 function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueueOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') options must be an object ({ dedupeKey?, debounceMs?, delayMs?, jobId? }) or left out.`);
+    throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') options must be an object ({ dedupeKey?, debounceMs?, delayMs?, jobId?, waitForReplicas? }) or left out.`);
   }
-  const { dedupeKey, debounceMs, delayMs, jobId } = opts as EnqueueOptions;
+  const { dedupeKey, debounceMs, delayMs, jobId, waitForReplicas } = opts as EnqueueOptions;
   let dedupeId: string | undefined;
   if (dedupeKey !== undefined) {
     const parts = typeof dedupeKey === 'string' ? [dedupeKey] : dedupeKey;
@@ -142,7 +153,15 @@ function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueueOptions
   if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '' || /^\d+$/.test(jobId) || jobId.includes(':'))) {
     throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') jobId must be a non-empty string, not all digits, without ':'.`);
   }
-  return { dedupeId, debounceMs, delayMs, jobId };
+  return { dedupeId, debounceMs, delayMs, jobId, waitForReplicas: parseWaitForReplicas(`enqueue('${queue}')`, waitForReplicas) };
+}
+
+function parseWaitForReplicas(call: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`@lota/queues: ${call} waitForReplicas must be a whole number >= 0 (replicas WAIT must confirm; 0 turns it off).`);
+  }
+  return value;
 }
 
 /**
@@ -161,6 +180,8 @@ export class LotaQueues {
   private readonly keepCompleted: { count: number; age: number };
   private readonly keepFailed: { count: number; age: number };
   private readonly queues = new Map<string, Queue>();
+  /** Durable enqueues (`waitForReplicas`): their own connection, made on first use. */
+  private readonly replicated: ReplicatedEnqueuer;
   private readonly registry = new Set<RegisteredWorker & { drain(): Promise<void> }>();
   /** One worker per queue: held from registerWorker until that worker's close() settles. */
   private readonly slots = new Map<string, { concurrency: number; closing: boolean }>();
@@ -176,12 +197,13 @@ export class LotaQueues {
     this.policies = resolvePolicies(opts.policies);
     this.queueNames = [...this.policies.keys()];
     this.logger = opts.logger ?? stderrLogger;
-    this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? 5_000;
+    this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
     this.maxPayloadBytes = opts.maxPayloadBytes ?? 256 * 1024;
     const kc = opts.keepCompleted ?? { count: 1_000, ageSeconds: 86_400 };
     const kf = opts.keepFailed ?? { count: 10_000, ageSeconds: 7 * 86_400 };
     this.keepCompleted = { count: kc.count, age: kc.ageSeconds };
     this.keepFailed = { count: kf.count, age: kf.ageSeconds };
+    this.replicated = new ReplicatedEnqueuer(this.connection, this.prefix, this.logger);
     this.everReady = this.connection.status === 'ready';
     this.firstReady = this.everReady
       ? undefined
@@ -276,33 +298,69 @@ export class LotaQueues {
    * Many jobs for one queue in one round trip, applied atomically (one MULTI of BullMQ's own
    * add), each validated first: one bad item refuses the whole batch and nothing is sent.
    * Deduplication and custom job ids work per item, with the same statuses as `enqueue`;
-   * debouncing does not apply to bulk adds.
+   * debouncing does not apply to bulk adds. With `waitForReplicas` (here or in the queue's
+   * policy), one WAIT after the MULTI confirms the whole batch.
    */
-  async enqueueBulk(queue: string, items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs'> }>): Promise<EnqueueResult[]> {
+  async enqueueBulk(
+    queue: string,
+    items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs' | 'waitForReplicas'> }>,
+    opts: EnqueueBulkOptions = {},
+  ): Promise<EnqueueResult[]> {
     if (this.closing) throw new QueuesClosedError('enqueueBulk');
     if (!this.policies.has(queue)) throw this.unknownQueue(queue);
     const list: unknown = items; // JS callers may pass anything
     if (!Array.isArray(list)) throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') takes an array of { data, opts }.`);
+    const given: unknown = opts;
+    if (typeof given !== 'object' || given === null) throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') options must be an object ({ waitForReplicas? }) or left out.`);
+    const replicas = parseWaitForReplicas(`enqueueBulk('${queue}')`, opts.waitForReplicas) ?? this.policy(queue).waitForReplicas;
     const requests = (list as unknown[]).map((item, i) => {
       if (typeof item !== 'object' || item === null) {
         throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i} must be an object { data, opts? }.`);
       }
-      const { data, opts = {} } = item as { data: JobPayload; opts?: unknown };
-      if (typeof opts === 'object' && opts !== null && (opts as EnqueueOptions).debounceMs !== undefined) {
+      const { data, opts: itemOpts = {} } = item as { data: JobPayload; opts?: unknown };
+      if (typeof itemOpts === 'object' && itemOpts !== null && (itemOpts as EnqueueOptions).debounceMs !== undefined) {
         throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i}: debounceMs is not supported in bulk; use enqueue().`);
       }
+      if (typeof itemOpts === 'object' && itemOpts !== null && (itemOpts as EnqueueOptions).waitForReplicas !== undefined) {
+        throw new InvalidArgumentError(
+          `@lota/queues: enqueueBulk('${queue}') item ${i}: waitForReplicas applies to the whole batch (one WAIT after it); pass it as enqueueBulk(queue, items, { waitForReplicas }).`,
+        );
+      }
       validateJobData(queue, data, this.maxPayloadBytes);
-      return this.request(queue, data, parseEnqueueOptions(queue, opts));
+      return this.request(queue, data, parseEnqueueOptions(queue, itemOpts));
     });
     const [first] = requests;
     if (first === undefined) return [];
     const connecting = this.assertConnected(queue);
     if (connecting) await connecting;
+    if (replicas > 0) return this.addReplicated(queue, requests, replicas);
     const outcome = await raceTimeout(addInTransaction(this.getQueue(queue), queue, requests), this.enqueueTimeoutMs).catch((err: unknown) => {
       throw enqueueFailed(queue, first.jobId, err);
     });
     if (!outcome.done) throw new EnqueueTimeoutError(queue, first.jobId, this.enqueueTimeoutMs);
     return outcome.value;
+  }
+
+  /**
+   * A durable add: the adds and a WAIT in one round trip on the durable connection (see
+   * replicated-enqueue.ts), all within `enqueueTimeoutMs`. Fewer replicas than asked for is an
+   * `EnqueueNotReplicatedError` carrying what the adds did on the master.
+   */
+  private async addReplicated(queue: string, requests: readonly AddRequest[], replicas: number): Promise<EnqueueResult[]> {
+    const [first] = requests;
+    const jobId = first?.jobId ?? '?';
+    const deadline = performance.now() + this.enqueueTimeoutMs;
+    const timeoutMs = this.policy(queue).waitForReplicasTimeoutMs;
+    const outcome = await raceTimeout(this.replicated.add(queue, requests, { replicas, timeoutMs, deadline }), this.enqueueTimeoutMs).catch((err: unknown) => {
+      // Ours (not ready: nothing was sent; closed) as they are; Redis' own as "may or may not".
+      throw err instanceof LotaError ? err : enqueueFailed(queue, jobId, err);
+    });
+    if (!outcome.done) throw new EnqueueTimeoutError(queue, jobId, this.enqueueTimeoutMs);
+    const { results, acknowledged, waitError, waitTimeoutMs } = outcome.value;
+    if (acknowledged === undefined || !(acknowledged >= replicas)) {
+      throw new EnqueueNotReplicatedError(queue, results, replicas, acknowledged ?? 0, waitTimeoutMs, waitError);
+    }
+    return results.map((r) => ({ ...r, replicas: acknowledged }));
   }
 
   /** The BullMQ options of one call (queue defaults included) and how its status is decided. */
@@ -332,6 +390,7 @@ export class LotaQueues {
    * One enqueue. The common call (no custom jobId, not latest-wins) is BullMQ's add alone, one
    * round trip. A custom jobId or a latest-wins call (debounce, repo indexing) is one MULTI,
    * still one round trip, whose status is read from Redis in the same atomic step as the add.
+   * A durable call (`waitForReplicas` > 0) is that MULTI followed by a WAIT, one round trip too.
    */
   private async add(queueName: string, data: JobPayload, opts: ParsedEnqueueOptions): Promise<EnqueueResult> {
     if (this.closing) throw new QueuesClosedError('enqueue');
@@ -339,8 +398,14 @@ export class LotaQueues {
     validateJobData(queueName, data, this.maxPayloadBytes);
     const connecting = this.assertConnected(queueName);
     if (connecting) await connecting;
-    const queue = this.getQueue(queueName);
     const request = this.request(queueName, data, opts);
+    const replicas = opts.waitForReplicas ?? this.policy(queueName).waitForReplicas;
+    if (replicas > 0) {
+      const [result] = await this.addReplicated(queueName, [request], replicas);
+      if (!result) throw new Error('@lota/queues: the durable enqueue returned no result');
+      return result;
+    }
+    const queue = this.getQueue(queueName);
     const adding =
       request.latestWins || request.customJobId
         ? addInTransaction(queue, queueName, [request]).then(([result]) => {
@@ -411,6 +476,9 @@ export class LotaQueues {
       tracker,
     );
     lockDurationMs = worker.opts.lockDuration ?? lockDurationMs;
+    // BullMQ resets this connection when a BZPOPMIN outlives its block, and waits for the reset's
+    // connect(): on a Cluster mid-failover ioredis never settles it (see settled-connect.ts).
+    worker.backend.blockingClient?.then(settleConnect, () => undefined);
     worker.on('error', (err) => log.error({ queue: name, error: err.message }, 'worker error (the worker keeps running)'));
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (!job) return;
@@ -480,7 +548,7 @@ export class LotaQueues {
     // A job still running here is no longer renewed, so it is recovered as stalled elsewhere.
     await new Promise((resolve) => setImmediate(resolve));
     await raceTimeout(Promise.allSettled(workers.map((w) => w.worker.close(true))), deadline - Date.now());
-    await raceTimeout(Promise.allSettled([...this.queues.values()].map((q) => q.close())), deadline - Date.now());
+    await raceTimeout(Promise.allSettled([...[...this.queues.values()].map((q) => q.close()), this.replicated.close()]), deadline - Date.now());
     this.queues.clear();
   }
 

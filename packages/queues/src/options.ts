@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueuesConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { PolicyOverrides } from './policies.js';
+import { DEFAULT_POLICY, type PolicyOverrides } from './policies.js';
 
 /** Options of {@link createQueues}. */
 export interface CreateQueuesOptions {
@@ -12,7 +12,11 @@ export interface CreateQueuesOptions {
   prefix?: string;
   /** Per-queue policy overrides; a name that is not built in declares a host queue. */
   policies?: PolicyOverrides;
-  /** Bound on one enqueue while Redis is connected but silent (paused, partitioned). @defaultValue 5_000 */
+  /**
+   * Bound on one enqueue while Redis is connected but silent (paused, partitioned). For a durable
+   * enqueue (`waitForReplicas`) it bounds the add and the WAIT together.
+   * @defaultValue 5_000
+   */
   enqueueTimeoutMs?: number;
   /** Largest serialised job data accepted. @defaultValue 262_144 (256 KiB) */
   maxPayloadBytes?: number;
@@ -23,6 +27,9 @@ export interface CreateQueuesOptions {
   /** pino-compatible logger. @defaultValue warnings and errors to stderr */
   logger?: Logger;
 }
+
+/** Producers are on a request path: 5 s is long for a user, short enough to fail over to an error. */
+export const DEFAULT_ENQUEUE_TIMEOUT_MS = 5_000;
 
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -36,27 +43,47 @@ const policy = z.strictObject({
   // Below 100 ms a lock cannot survive one round trip plus a GC pause.
   lockDurationMs: nonNegInt.min(100, 'must be >= 100 (milliseconds)').optional(),
   maxStalledCount: nonNegInt.max(1_000, 'must be <= 1000').optional(),
+  waitForReplicas: nonNegInt.optional(),
+  // WAIT's timeout 0 means "block forever": a bounded enqueue can never send it.
+  waitForReplicasTimeoutMs: positiveInt.optional(),
 });
 const keep = z.strictObject({ count: nonNegInt, ageSeconds: nonNegInt });
 
-const schema = z.strictObject({
-  connection: z.custom<Redis | Cluster>(
-    (v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function' && 'status' in v,
-    'must be an ioredis Redis or Cluster instance',
-  ),
-  prefix: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces (braces are reserved for hash tags)').optional(),
-  policies: z.record(z.string().regex(QUEUE_NAME, 'queue names are letters, digits, . _ - (no ":" or braces)'), policy).optional(),
-  enqueueTimeoutMs: positiveInt.optional(),
-  maxPayloadBytes: positiveInt.optional(),
-  keepCompleted: keep.optional(),
-  keepFailed: keep.optional(),
-  logger: z
-    .custom<Logger>(
-      (v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
-      'must have debug, info, warn and error functions',
-    )
-    .optional(),
-});
+const schema = z
+  .strictObject({
+    connection: z.custom<Redis | Cluster>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function' && 'status' in v,
+      'must be an ioredis Redis or Cluster instance',
+    ),
+    prefix: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces (braces are reserved for hash tags)').optional(),
+    policies: z.record(z.string().regex(QUEUE_NAME, 'queue names are letters, digits, . _ - (no ":" or braces)'), policy).optional(),
+    enqueueTimeoutMs: positiveInt.optional(),
+    maxPayloadBytes: positiveInt.optional(),
+    keepCompleted: keep.optional(),
+    keepFailed: keep.optional(),
+    logger: z
+      .custom<Logger>(
+        (v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
+        'must have debug, info, warn and error functions',
+      )
+      .optional(),
+  })
+  .superRefine((opts, ctx) => {
+    // A WAIT that may outlast the call's own bound would turn its clear answer (not replicated,
+    // but enqueued) into an ENQUEUE_TIMEOUT that cannot say whether the job exists.
+    const bound = opts.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
+    for (const [queue, p] of Object.entries(opts.policies ?? {})) {
+      if ((p.waitForReplicas ?? 0) === 0 && p.waitForReplicasTimeoutMs === undefined) continue;
+      const timeoutMs = p.waitForReplicasTimeoutMs ?? DEFAULT_POLICY.waitForReplicasTimeoutMs;
+      if (timeoutMs >= bound) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', queue, 'waitForReplicasTimeoutMs'],
+          message: `must be lower than enqueueTimeoutMs (${bound} ms), which bounds the whole enqueue, WAIT included; lower it${p.waitForReplicasTimeoutMs === undefined ? ` (default ${timeoutMs})` : ''} or raise enqueueTimeoutMs`,
+        });
+      }
+    }
+  });
 
 /** The per-node options of a client (a Cluster keeps them under `redisOptions`). */
 export function clientOptions(client: Redis | Cluster): { keyPrefix?: string | undefined; maxRetriesPerRequest?: number | null | undefined } {

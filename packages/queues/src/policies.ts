@@ -29,6 +29,22 @@ export interface QueuePolicy {
    * @defaultValue the queue's `maxRetries`
    */
   maxStalledCount: number;
+  /**
+   * Durable enqueue: an enqueue to this queue resolves only once `WAIT` has confirmed that at
+   * least this many replicas received the job; fewer within `waitForReplicasTimeoutMs` rejects
+   * with `EnqueueNotReplicatedError` (the job is on the master; a retry with the same jobId or
+   * dedupe key is safe). Protects acknowledged jobs from a failover that promotes a replica
+   * (Sentinel, Cluster); it is not strong consistency (see the README). 0 turns it off.
+   * @defaultValue 0
+   */
+  waitForReplicas: number;
+  /**
+   * How long the `WAIT` of a durable enqueue may block before the call gives up with
+   * `EnqueueNotReplicatedError`. Must be lower than `enqueueTimeoutMs`, which still bounds the
+   * whole call (add and WAIT); it is shortened to what is left of that bound when needed.
+   * @defaultValue 1_000
+   */
+  waitForReplicasTimeoutMs: number;
 }
 
 /** Per-host overrides, keyed by queue name. A name that is not built in declares a host queue. */
@@ -43,7 +59,15 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = Object.freeze({
   // BullMQ's default: I/O-bound processors leave the event loop free, so the lock is renewed.
   lockDurationMs: 30_000,
   maxStalledCount: 3,
+  // Off: WAIT costs a replica round trip per enqueue (batched) and needs replicas to exist.
+  waitForReplicas: 0,
+  // A healthy replica acknowledges within milliseconds; a second means it is gone or far behind,
+  // and leaves most of the default 5 s enqueueTimeoutMs for the round trips around the WAIT.
+  waitForReplicasTimeoutMs: 1_000,
 });
+
+/** The built-ins do not wait for replicas: durability is the host's choice (it needs replicas and costs latency). */
+const NOT_DURABLE = { waitForReplicas: DEFAULT_POLICY.waitForReplicas, waitForReplicasTimeoutMs: DEFAULT_POLICY.waitForReplicasTimeoutMs };
 
 /**
  * Built-in policies. Concurrency: extraction and digest are I/O-bound, indexing is heavy.
@@ -52,11 +76,11 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = Object.freeze({
  * recovered in about 1-2 minutes, which indexing can afford).
  */
 export const BUILT_IN_POLICIES: Readonly<Record<BuiltInQueue, Readonly<QueuePolicy>>> = Object.freeze({
-  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 3 }),
-  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 2 }),
-  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0, lockDurationMs: 60_000, maxStalledCount: 3 }),
+  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
+  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 2, ...NOT_DURABLE }),
+  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0, lockDurationMs: 60_000, maxStalledCount: 3, ...NOT_DURABLE }),
   // 15 minutes: a burst of turns in one workstream produces one digest, with the latest data.
-  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000, lockDurationMs: 30_000, maxStalledCount: 3 }),
+  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
 });
 
 export function isBuiltInQueue(name: string): name is BuiltInQueue {

@@ -2,10 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { createClient, HARD_CLOSE_MS, type ClientRole, type RedisClient } from './client-factory.js';
 import { resolveRedisConfig, type RedisConfig, type ResolvedRedisConfig } from './config.js';
+import { closeStrayNodes, trackClusterNodes } from './cluster-nodes.js';
 import { settleWithin, sleep, withDeadline } from './deadline.js';
 import { NotConnectedError, RedisUnreachableError } from './errors.js';
 import { HealthMonitor, type HealthResult } from './health-monitor.js';
+import { connectionClosedError, finishDisconnect, guardPendingCommands, missingIoredisInternals, rejectPendingCommands } from './pending-commands.js';
 import { secretRedactor } from './redact.js';
+import { settleConnect } from './settled-connect.js';
 import { scrubError } from './scrub-error.js';
 import { isCluster, type TrackedClient } from './tracked-client.js';
 
@@ -82,6 +85,7 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private evictionPolicy: string | null = null;
+  private internalsChecked = false;
   /** Masks the configured passwords in any text from ioredis or Node that the manager passes on. */
   private readonly redact: (text: string) => string;
 
@@ -141,6 +145,11 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     } catch (err) {
       general.disconnect();
       bullmq.disconnect();
+      // A client waiting to reconnect does not end on disconnect(): end it and reject what it
+      // holds (the handshake of a connection that closed before it was ready), or their
+      // commandTimeout timers would keep the process alive after connect() rejected.
+      finishDisconnect(general, connectionClosedError());
+      finishDisconnect(bullmq, connectionClosedError());
       this.untrackAll();
       this.connecting = undefined;
       if (this.currentState !== 'connecting') {
@@ -222,8 +231,9 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
 
   /**
    * Closes every client this manager made, duplicates included: a polite QUIT for up to
-   * `timeoutMs` minus ~110 ms, then the sockets are closed hard (and their pending commands
-   * rejected). Resolves within `max(timeoutMs, 110 ms)` even when Redis is unreachable (killed,
+   * `timeoutMs` minus ~110 ms, then the sockets are closed hard, and every command still pending
+   * (including those ioredis keeps to re-send after a reconnect) is rejected with
+   * `Connection is closed.`. Resolves within `max(timeoutMs, 110 ms)` even when Redis is unreachable (killed,
    * paused, never reached) and even when nothing else holds the event loop: the timers it waits
    * on keep the process alive while it runs, so `await manager.disconnect()` at the top level of
    * an ES module always settles and the code after it runs. Once it resolved, no socket or timer
@@ -249,16 +259,23 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
     // the event loop (see deadline.ts) and its timer is cleared as soon as every client ended.
     await settleWithin(Promise.all(ended), timeoutMs - HARD_CLOSE_WAIT_MS);
     const open = clients.filter((c) => c.status !== 'end');
-    for (const c of open) {
-      c.disconnect();
-      // A client that was reconnecting never emits 'end' on disconnect(), and its queued commands
-      // (a worker's BZPOPMIN, a producer's add) would stay pending forever, with whatever timers
-      // their callers armed. Reject them now, as ioredis itself does when a client ends.
-      if (c.status !== 'end') (c as unknown as { flushQueue?: (err: Error) => void }).flushQueue?.(new Error('Connection is closed.'));
+    for (const c of open) c.disconnect();
+    // A reconnecting client does not end on disconnect(): end it, and reject every command still
+    // pending, as ioredis does when a client ends, including those its own flushQueue() misses
+    // (kept for resend after a reconnect; see pending-commands.ts). Otherwise a worker's BZPOPMIN
+    // or a producer's add would stay pending forever, and a command with a commandTimeout would
+    // keep the process alive after this call resolved.
+    let rejected = 0;
+    let strays = 0;
+    for (const c of clients) {
+      rejected += finishDisconnect(c, connectionClosedError());
+      // A Cluster's node clients its pool lost track of: Cluster#disconnect() does not reach them.
+      strays += closeStrayNodes(c);
     }
+    if (rejected > 0 || strays > 0) this.cfg.logger.debug({ target: this.cfg.target.display, rejected, strays }, 'redis disconnect rejected pending commands');
     // ioredis destroys a socket that did not close HARD_CLOSE_MS after disconnect(); wait for that
     // timer so no handle of ours outlives this call.
-    if (open.length > 0) await sleep(HARD_CLOSE_WAIT_MS);
+    if (open.length > 0 || strays > 0) await sleep(HARD_CLOSE_WAIT_MS);
     this.untrackAll();
     this.general = undefined;
     this.bullmq = undefined;
@@ -274,20 +291,33 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   private adopt<C extends RedisClient>(client: C, role: ClientRole): C {
     const tracked: TrackedClient = { client, role, blocking: role === 'bullmq-duplicate', checking: false, failing: false };
     this.tracked.add(tracked);
+    // Node clients a Cluster's pool lost while they were open are closed with it (see cluster-nodes.ts).
+    trackClusterNodes(client);
+    guardPendingCommands(client);
+    this.warnOnMissingInternals(client);
     const duplicateRole: ClientRole = role === 'bullmq' || role === 'bullmq-duplicate' ? 'bullmq-duplicate' : 'general-duplicate';
     const originalDuplicate = client.duplicate.bind(client) as (...args: unknown[]) => RedisClient;
     (client as { duplicate: unknown }).duplicate = (...args: unknown[]): RedisClient => this.adopt(originalDuplicate(...args), duplicateRole);
+    // A Cluster's connect() must settle even when ioredis drops its promise mid-failover: BullMQ
+    // awaits it to reset a worker's blocking connection (see settled-connect.ts).
+    settleConnect(client);
     // Once the manager is closing, no client of ours may (re)connect: not ioredis' own reconnect
     // timer, and not a library (a still-running BullMQ worker) calling connect() on a closed client.
     const originalConnect: () => Promise<void> = client.connect.bind(client);
-    (client as { connect: unknown }).connect = (): Promise<void> =>
-      this.currentState === 'closing' || this.currentState === 'closed'
-        ? Promise.reject(
-            new NotConnectedError(
-              '@lota/redis-connection: this client belongs to a manager that was disconnected; close workers and queues before disconnect(), or create a new manager.',
-            ),
-          )
-        : originalConnect();
+    (client as { connect: unknown }).connect = (): Promise<void> => {
+      if (this.currentState === 'closing' || this.currentState === 'closed') {
+        return Promise.reject(
+          new NotConnectedError(
+            '@lota/redis-connection: this client belongs to a manager that was disconnected; close workers and queues before disconnect(), or create a new manager.',
+          ),
+        );
+      }
+      // BullMQ ends a worker's blocking connection and connects the same client again (on pause(),
+      // and when its watchdog abandons a stuck BZPOPMIN): the 'end' below untracked it, and it must
+      // be health-checked and closed by disconnect() again.
+      if (this.currentState === 'ready' || this.currentState === 'connecting') this.tracked.add(tracked);
+      return originalConnect();
+    };
     const log = this.cfg.logger;
     client.on('ready', () => {
       if (tracked.failing) log.info({ role, target: this.cfg.target.display }, 'redis connection restored');
@@ -313,9 +343,13 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       if (this.listenerCount('error') > 0) this.emit('error', { role, error });
     });
     client.on('end', () => {
-      // Duplicates closed by their owner (a worker's close()) leave the pool for good.
+      // Duplicates closed by their owner (a worker's close()) leave the pool, with nothing pending:
+      // ioredis' 'end' rejects only what its flushQueue() reaches. One connected again (BullMQ
+      // resets its blocking connection this way) rejoins the pool in connect() above.
       if (role.endsWith('duplicate')) {
         this.tracked.delete(tracked);
+        rejectPendingCommands(client, connectionClosedError());
+        closeStrayNodes(client);
         return;
       }
       // A shared client must never end while the manager is up (ioredis can end one after a
@@ -328,6 +362,20 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
       }
     });
     return client;
+  }
+
+  /** Once per manager: an ioredis release without the internals pending-commands.ts reads. */
+  private warnOnMissingInternals(client: RedisClient): void {
+    if (this.internalsChecked) return;
+    this.internalsChecked = true;
+    const missing = missingIoredisInternals(client);
+    if (missing.length === 0) return;
+    this.cfg.logger.warn(
+      { missing },
+      '@lota/redis-connection: this ioredis release lacks internals the manager reads to reject commands ioredis keeps for resend ' +
+        `(${missing.join(', ')}); disconnect() still closes every connection, but such commands may keep their commandTimeout timers ` +
+        'until they fire. Use an ioredis version this package supports (see its peerDependencies).',
+    );
   }
 
   private untrackAll(): void {

@@ -40,7 +40,8 @@ export interface LotaRuntimeConfig {
     prefix?: string;
     /**
      * Per-queue overrides of the built-in policies (`maxRetries`, `backoffDelayMs`, `concurrency`,
-     * `debounceMs`, `lockDurationMs`, `maxStalledCount`), validated here and passed to @lota/queues as given.
+     * `debounceMs`, `lockDurationMs`, `maxStalledCount`, and the durable enqueue's `waitForReplicas`
+     * and `waitForReplicasTimeoutMs`), validated here and passed to @lota/queues as given.
      */
     policies?: PolicyOverrides;
     /** @defaultValue 5_000 */
@@ -95,6 +96,8 @@ const schema = z.strictObject({
             debounceMs: int(0).optional(),
             lockDurationMs: int(100).optional(),
             maxStalledCount: int(0).optional(),
+            waitForReplicas: int(0).optional(),
+            waitForReplicasTimeoutMs: int(1).optional(),
           }),
         )
         .optional(),
@@ -116,6 +119,33 @@ const schema = z.strictObject({
 });
 
 type Issue = { path: string; message: string };
+
+/** @lota/queues' defaults, for the cross-field check below (it validates them again at connect()). */
+const QUEUES_DEFAULTS = { enqueueTimeoutMs: 5_000, waitForReplicasTimeoutMs: 1_000 } as const;
+
+/**
+ * A durable queue's WAIT timeout must stay under `queues.enqueueTimeoutMs`, which bounds the whole
+ * enqueue: checked here so the mistake is reported at createLotaRuntime(), not at connect().
+ */
+function replicaWaitIssues(raw: Record<string, unknown>): Issue[] {
+  const queues = raw.queues as { enqueueTimeoutMs?: unknown; policies?: unknown } | undefined;
+  if (typeof queues !== 'object' || queues === null || typeof queues.policies !== 'object' || queues.policies === null) return [];
+  const bound = typeof queues.enqueueTimeoutMs === 'number' ? queues.enqueueTimeoutMs : QUEUES_DEFAULTS.enqueueTimeoutMs;
+  const issues: Issue[] = [];
+  for (const [queue, policy] of Object.entries(queues.policies as Record<string, unknown>)) {
+    if (typeof policy !== 'object' || policy === null) continue;
+    const { waitForReplicas, waitForReplicasTimeoutMs } = policy as { waitForReplicas?: unknown; waitForReplicasTimeoutMs?: unknown };
+    if (!(typeof waitForReplicas === 'number' && waitForReplicas > 0) && waitForReplicasTimeoutMs === undefined) continue;
+    const timeout = typeof waitForReplicasTimeoutMs === 'number' ? waitForReplicasTimeoutMs : QUEUES_DEFAULTS.waitForReplicasTimeoutMs;
+    if (timeout >= bound) {
+      issues.push({
+        path: `queues.policies.${queue}.waitForReplicasTimeoutMs`,
+        message: `must be lower than queues.enqueueTimeoutMs (${bound} ms), which bounds the whole enqueue, WAIT included; lower it${waitForReplicasTimeoutMs === undefined ? ` (default ${timeout})` : ''} or raise queues.enqueueTimeoutMs`,
+      });
+    }
+  }
+  return issues;
+}
 
 /**
  * One worker per queue: a second one (in `workers` and `extraWorkers`, or twice in `extraWorkers`)
@@ -165,6 +195,7 @@ export function validateRuntimeConfig(input: unknown): LotaRuntimeConfig {
   }
   const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   issues.push(...duplicateWorkers(raw));
+  issues.push(...replicaWaitIssues(raw));
   const redisSections: Array<[unknown, string]> = [[raw.redis ?? {}, 'redis']];
   const gateway = raw.aiGateway as Record<string, unknown> | undefined;
   if (gateway?.embeddingCacheRedis !== undefined) redisSections.push([gateway.embeddingCacheRedis, 'aiGateway.embeddingCacheRedis']);

@@ -92,6 +92,31 @@ describe('config', () => {
   });
 });
 
+describe('config: durable enqueue policy keys', () => {
+  // Without the keys in the schema, the first call is refused as 'unknown option'; without the
+  // cross-field check, the bad timeouts pass createLotaRuntime() and fail only at connect().
+  it('accepts waitForReplicas and waitForReplicasTimeoutMs in queue policies, and validates them', async () => {
+    await expect(
+      createLotaRuntime({ redis: {}, queues: { policies: { 'memory-extraction': { waitForReplicas: 1, waitForReplicasTimeoutMs: 500 } } } }),
+    ).resolves.toBeDefined();
+    await expect(createLotaRuntime({ redis: {}, queues: { enqueueTimeoutMs: 800, policies: { q: { waitForReplicas: 0 } } } })).resolves.toBeDefined();
+    const bad: Array<[unknown, string, RegExp]> = [
+      [{ policies: { q: { waitForReplicas: -1 } } }, 'queues.policies.q.waitForReplicas', />= 0/],
+      [{ policies: { q: { waitForReplicas: 'all' } } }, 'queues.policies.q.waitForReplicas', /must be a number/],
+      [{ policies: { q: { waitForReplicasTimeoutMs: 0 } } }, 'queues.policies.q.waitForReplicasTimeoutMs', />= 1/],
+      [{ policies: { q: { waitForReplicas: 1, waitForReplicasTimeoutMs: 5_000 } } }, 'queues.policies.q.waitForReplicasTimeoutMs', /lower than queues\.enqueueTimeoutMs \(5000 ms\)/],
+      [{ enqueueTimeoutMs: 800, policies: { q: { waitForReplicas: 2 } } }, 'queues.policies.q.waitForReplicasTimeoutMs', /lower than queues\.enqueueTimeoutMs \(800 ms\).*\(default 1000\)/],
+    ];
+    for (const [queues, path, message] of bad) {
+      const err = (await createLotaRuntime({ redis: {}, queues } as never).catch((e: unknown) => e)) as RuntimeConfigError;
+      expect(err).toBeInstanceOf(RuntimeConfigError);
+      const issue = err.issues.find((i) => i.path === path);
+      expect(issue, err.message).toBeDefined();
+      expect(issue!.message).toMatch(message);
+    }
+  });
+});
+
 describe('RuntimeConfigError never shows a secret', () => {
   it('property: 200 generated secrets in redis, cache redis and sentinel sections, with other mistakes around them', async () => {
     for (const secret of generateSecrets(200)) {

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { createRng } from '@lota/fault-harness';
 import { expect } from 'vitest';
 
 /** A generated secret: random marker tokens joined by characters that break naive URL redaction. */
@@ -12,17 +13,11 @@ const MARKER_CHARS = 'abcdefghijkmnopqrstuvwxyz23456789'.split('');
 
 const SEPARATORS = ['@', ':', '/', '#', '?', ' ', '%', '%40', '%2F', '&', '=', '[', ']', '"', '+', 'é', '密', '🔑', '@@', '://'];
 
-/** Deterministic (mulberry32), so a failing secret can be reproduced. */
+/** Deterministic (seeded), so a failing secret can be reproduced. */
 export function generateSecrets(count: number, seed = 4_242): Secret[] {
-  let a = seed >>> 0;
-  const rnd = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const rng = createRng(seed);
+  const rnd = (): number => rng.next();
+  const pick = <T>(xs: readonly T[]): T => rng.pick(xs);
   const marker = (): string => `zq${Array.from({ length: 7 }, () => pick(MARKER_CHARS)).join('')}`;
   return Array.from({ length: count }, () => {
     const markers = Array.from({ length: 1 + Math.floor(rnd() * 3) }, marker);

@@ -8,6 +8,16 @@ export type { LocalRedisServer } from './local-server.js';
 export type { TlsMaterial } from './tls.js';
 export { detectBackend, testkitCapabilities, INSTALL_HINT } from './backend.js';
 export type { TestkitCapabilities } from './backend.js';
+export { startFaultProxy } from './fault-proxy.js';
+export type {
+  FaultProxy,
+  FaultProxyTarget,
+  FaultProxyOptions,
+  PartitionOptions,
+  FaultProxyFaults,
+  FaultProxyStats,
+  FaultProxyDirectionStats,
+} from './fault-proxy.js';
 export { waitFor, nextEvent } from './wait.js';
 export type { WaitForOptions } from './wait.js';
 export { getFreePort } from './ports.js';

@@ -44,6 +44,7 @@ process.stdin.on('error', reap);
 `;
 
 const livePids = new Set<number>();
+const exitCleanups = new Set<() => void>();
 const liveDirs = new Set<string>();
 let reaper: ChildProcess | undefined;
 let hooked = false;
@@ -67,6 +68,13 @@ function installExitHook(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', () => {
+    for (const cleanup of exitCleanups) {
+      try {
+        cleanup();
+      } catch {
+        // best effort: the process is ending anyway
+      }
+    }
     for (const pid of livePids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -104,4 +112,16 @@ export function trackDir(dir: string): void {
 export function untrackDir(dir: string): void {
   liveDirs.delete(dir);
   if (reaper) send(`undir ${dir}`);
+}
+
+/**
+ * Runs `cleanup` (synchronously) in the `exit` hook unless the returned function is called
+ * first: for in-process resources (fault proxies) that a test forgot to dispose.
+ */
+export function onProcessExit(cleanup: () => void): () => void {
+  installExitHook();
+  exitCleanups.add(cleanup);
+  return () => {
+    exitCleanups.delete(cleanup);
+  };
 }

@@ -1,9 +1,17 @@
-import type { MemMessage, WorkerProc } from './fleet.js';
+import { checkAll, type History, type Violation } from '@lota/fault-harness';
+import type { MemMessage } from './config.js';
+import { samplesOf, type WorkerProc } from './fleet.js';
 import type { SoakOptions } from './options.js';
 import type { ProducerResult } from './producer.js';
 import { MB, slope } from './stats.js';
 
 export type QueueName = 'memory-extraction' | 'memory-digest';
+
+/**
+ * Debounced queues: a later schedule replaces a pending one's data by design, so the harness
+ * checks that the latest acknowledged data runs last there, instead of that every job id runs.
+ */
+export const LATEST_WINS_QUEUES: readonly QueueName[] = ['memory-digest'];
 
 /** What the driver's QueueEvents saw (BullMQ's own event stream: written atomically with each move). */
 export interface EventLog {
@@ -15,16 +23,12 @@ export interface EventLog {
   stalled: Record<QueueName, string[]>;
 }
 
-/** Everything read back from Redis after the drain. */
+/** Read back from Redis after the drain. */
 export interface Collected {
-  runLog: string[];
-  /** org -> "<worker>|<token>|<jobId>|<enteredUs>|<leftUs>" lines. */
-  intervals: Map<string, string[]>;
-  /** org -> open sections: "<worker>|<token>" -> "<jobId>|<enteredUs>". */
-  open: Map<string, Record<string, string>>;
-  /** JSON lines the probe wrote when it found a live holder inside at entry. */
-  probeOverlaps: string[];
-  counters: Record<string, string>;
+  /** The fenced store's log of accepted tokens per scope (for the harness's store-order check). */
+  storeLog: Map<string, number[]>;
+  /** Memories stored over every org (the facts accepted writes added). */
+  memories: number;
   /** For acknowledged jobs without a 'completed' event: the state Redis reports now (and its failedReason). */
   reconciled: Map<string, { state: string; failedReason?: string }>;
 }
@@ -38,31 +42,12 @@ export interface Kill {
 
 /** A kill, seen from the victim's side: what it was doing when it died. */
 export interface KillDetail extends Kill {
-  /** Jobs the victim had started and not finished (their runs were cut). */
+  /** Runs the victim had started and not finished (the kill cut them). */
   jobsInFlight: number;
   /** The victim was inside an org lock section when it died. */
   inSection: boolean;
-  /** ms between the victim's last completed section and its death mark. */
+  /** ms between the victim's last completed section and its exit. */
   lastSectionEndedMsBefore: number | undefined;
-}
-
-export interface Section {
-  org: string;
-  worker: string;
-  token: number;
-  jobId: string;
-  startUs: number;
-  endUs: number;
-  /** How the section ended: its holder left, or its process died inside (ends at the death mark). */
-  end: 'left' | 'died' | 'unknown';
-}
-
-export interface Overlap {
-  org: string;
-  a: Section;
-  b: Section;
-  /** How long both were inside, in ms. */
-  overlapMs: number;
 }
 
 export interface MemoryRow {
@@ -102,28 +87,29 @@ export interface Summary {
   drained: boolean;
   interrupted: boolean;
   producer: ProducerResult;
+  /** Distinct memory-extraction jobIds acknowledged. */
   acked: number;
   completed: number;
   completedByReconcile: number;
   digestRuns: number;
   throughput: { overall: number; extractionOnly: number };
-  lost: Array<{ jobId: string; state: string; reason: string }>;
+  /** Acknowledged extraction jobs BullMQ did not complete (no event, and another state now), with that state and the failed reason. */
+  notCompleted: Array<{ jobId: string; state: string; reason: string }>;
   failedForGood: Array<{ queue: QueueName; jobId: string; reason: string }>;
   kills: KillDetail[];
   crashes: string[];
-  /** Workers stopped with SIGTERM at the end: exit codes and the slowest stop. */
+  /** Workers told to stop at the end: exit codes and the slowest stop. */
   shutdown: { stopped: number; exitCodes: Record<string, number>; slowestMs: number };
   stalled: Record<QueueName, number>;
   interrupted_jobs: { total: number; recovered: number; missing: string[] };
   reruns: number;
-  duplicates: { jobs: number; extraRuns: number; explained: number; unexplained: string[] };
+  /** Jobs whose processor succeeded more than once (at-least-once), and the extra runs. */
+  duplicates: { jobs: number; extraRuns: number };
   failedAttempts: Map<string, number>;
-  sections: { total: number; orgs: number; closedByDeath: number; stillOpen: number; perOrgMax: number; tokenOrderViolations: number };
-  overlaps: { probe: string[]; intervals: Overlap[] };
-  /** Every lock section, for results/latest-lock-intervals.jsonl. */
-  sectionList: Section[];
+  sections: { total: number; orgs: number; closedByDeath: number; stillOpen: number; perOrgMax: number };
   fence: { accepted: number; refused: number; added: number };
-  digest: { workstreams: number; latestDigested: number; misses: Array<{ key: string; lastSeq: number; digested: number[] }> };
+  /** Workstreams (debounce keys) that got an acknowledged digest schedule. */
+  digestKeys: number;
   cache: { hits: number; misses: number; memoryHits: number; providerCalls: number; errors: number };
   memory: { rows: MemoryRow[]; minutes: MinuteRow[]; verdict: string; ok: boolean };
   logCounts: Array<[string, number]>;
@@ -133,7 +119,17 @@ export interface Summary {
   /** Extraction enqueue latencies of calls made more than 3 s after any kill. */
   latencyAwayFromKills: number[];
   diagnostics: Diagnostics;
+  /** Every broken guarantee the harness checks found in the history (empty: all held). */
+  violations: Violation[];
   passed: boolean;
+}
+
+/** The harness checks the soak's history feeds (it records no bounded calls and prints no secrets). */
+export const SOAK_CHECKS: ReadonlySet<string> = new Set(['lock-exclusion', 'fencing-tokens', 'fenced-store', 'acked-job-lost', 'job-exclusion', 'latest-data', 'vectors', 'process-exit']);
+
+/** The violations one harness check found (names: CHECKS of @lota/fault-harness). */
+export function found(s: Summary, check: string): Violation[] {
+  return s.violations.filter((v) => v.check === check);
 }
 
 /** Where slow calls may come from: the driver's own event loop, and Redis' latency monitor and log. */
@@ -155,6 +151,8 @@ export interface AnalyzeInput {
   drained: boolean;
   interrupted: boolean;
   producer: ProducerResult;
+  /** Everything the workers and the producer did, and the kills and exits (harness clock). */
+  history: History;
   events: EventLog;
   collected: Collected;
   workers: WorkerProc[];
@@ -169,32 +167,15 @@ export const LEAK_MB_PER_MIN = 1;
 /** A worker needs this long after warm-up before its memory is judged. */
 export const MIN_WINDOW_MIN = 1;
 
-function parseSection(org: string, raw: string, end: Section['end'], endUs?: number): Section | undefined {
-  const [worker = '', token = '', jobId = '', start = '', left = ''] = raw.split('|');
-  const startUs = Number(start);
-  const stop = endUs ?? Number(left);
-  if (!Number.isFinite(startUs)) return undefined;
-  return { org, worker, token: Number(token), jobId, startUs, endUs: Number.isFinite(stop) ? stop : Number.POSITIVE_INFINITY, end };
-}
-
-/** Sections of one org that overlap in Redis time: sorted by entry, each must start after every earlier one ended. */
-export function findOverlaps(sections: readonly Section[]): Overlap[] {
-  const out: Overlap[] = [];
-  const sorted = [...sections].sort((a, b) => a.startUs - b.startUs);
-  let latest: Section | undefined;
-  for (const s of sorted) {
-    if (latest && s.startUs < latest.endUs) {
-      out.push({ org: s.org, a: latest, b: s, overlapMs: (Math.min(latest.endUs, s.endUs) - s.startUs) / 1_000 });
-    }
-    if (!latest || s.endUs > latest.endUs) latest = s;
-  }
-  return out;
+/** Distinct job ids an enqueue of `queue` acknowledged, per the history. */
+export function ackedJobs(history: History, queue: QueueName): Set<string> {
+  return new Set(history.of('ack').filter((a) => a.queue === queue).map((a) => a.jobId));
 }
 
 function memoryRows(workers: readonly WorkerProc[], warmupMs: number, runEnd: number): MemoryRow[] {
   return workers.map((w): MemoryRow => {
     const from = (w.readyAt ?? w.startedAt) + warmupMs;
-    const s = w.samples.filter((m) => m.t >= from);
+    const s = samplesOf(w).filter((m) => m.t >= from);
     const first: MemMessage | undefined = s[0];
     const last: MemMessage | undefined = s[s.length - 1];
     const windowMin = first && last ? (last.t - first.t) / 60_000 : 0;
@@ -227,7 +208,7 @@ function minuteRows(workers: readonly WorkerProc[], warmupMs: number, startedAt:
   const buckets = new Map<number, { names: Set<string>; heap: number; rss: number; n: number }>();
   for (const w of workers) {
     const from = (w.readyAt ?? w.startedAt) + warmupMs;
-    for (const m of w.samples) {
+    for (const m of samplesOf(w)) {
       if (m.t < from) continue;
       const minute = Math.floor((m.t - startedAt) / 60_000);
       const b = buckets.get(minute) ?? { names: new Set<string>(), heap: 0, rss: 0, n: 0 };
@@ -243,33 +224,84 @@ function minuteRows(workers: readonly WorkerProc[], warmupMs: number, startedAt:
     .map(([minute, b]) => ({ minute, workers: b.names.size, heapMB: b.heap / b.n / MB, rssMB: b.rss / b.n / MB }));
 }
 
-function shutdownOf(workers: readonly WorkerProc[]): Summary['shutdown'] {
-  const stopped = workers.filter((w) => w.fate === 'stopped');
+function shutdownOf(history: History, workers: readonly WorkerProc[]): Summary['shutdown'] {
+  const stopped = new Set(workers.filter((w) => w.fate === 'stopped').map((w) => w.name));
   const exitCodes: Record<string, number> = {};
   let slowestMs = 0;
-  for (const w of stopped) {
-    const code = w.exitSignal ?? String(w.exitCode);
+  for (const e of history.of('exit')) {
+    if (!stopped.has(e.proc)) continue;
+    const code = e.signal ?? String(e.code);
     exitCodes[code] = (exitCodes[code] ?? 0) + 1;
-    if (w.exitedAt !== undefined && w.stopRequestedAt !== undefined) slowestMs = Math.max(slowestMs, w.exitedAt - w.stopRequestedAt);
+    if (e.stopRequestedAt !== undefined) slowestMs = Math.max(slowestMs, (e.t - e.stopRequestedAt) / 1_000);
   }
-  return { stopped: stopped.length, exitCodes, slowestMs };
+  return { stopped: stopped.size, exitCodes, slowestMs };
+}
+
+/** Runs (processor calls) from the history: per job, attempts and failures; runs a death cut short. */
+function runsOf(history: History, died: (proc: string) => boolean) {
+  const ends = new Map(history.of('run-end').map((e) => [e.id, e]));
+  const perJob = new Map<string, { starts: number; oks: number }>();
+  const failedAttempts = new Map<string, number>();
+  const cut: Array<{ proc: string; queue: string; jobId: string }> = [];
+  let refused = 0;
+  for (const r of history.of('run')) {
+    const job = `${r.queue}/${r.jobId}`;
+    const tally = perJob.get(job) ?? { starts: 0, oks: 0 };
+    perJob.set(job, tally);
+    tally.starts++;
+    const end = ends.get(r.id);
+    if (!end) {
+      if (died(r.proc)) cut.push({ proc: r.proc, queue: r.queue, jobId: r.jobId });
+    } else if (end.ok) tally.oks++;
+    else {
+      const error = end.error ?? 'unknown error';
+      if (error.startsWith('StaleWriteError')) refused++;
+      const reason = `${r.queue}: ${error.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+/g, 'N').slice(0, 140)}`;
+      failedAttempts.set(reason, (failedAttempts.get(reason) ?? 0) + 1);
+    }
+  }
+  return { perJob, failedAttempts, cut, refused };
+}
+
+/** Lock sections from the history: per org, ended by a death, left open, and each process's last completed one. */
+function sectionsOf(history: History, died: (proc: string) => boolean) {
+  const ends = new Map(history.of('section-end').map((e) => [e.id, e]));
+  const perScope = new Map<string, number>();
+  const openAtDeath = new Set<string>();
+  const lastEnd = new Map<string, number>();
+  let closedByDeath = 0;
+  let stillOpen = 0;
+  for (const s of history.of('section')) {
+    perScope.set(s.scope, (perScope.get(s.scope) ?? 0) + 1);
+    const end = ends.get(s.id);
+    if (end) lastEnd.set(s.proc, Math.max(lastEnd.get(s.proc) ?? 0, end.t));
+    else if (died(s.proc)) {
+      closedByDeath++;
+      openAtDeath.add(s.proc);
+    } else stillOpen++;
+  }
+  const total = [...perScope.values()].reduce((a, b) => a + b, 0);
+  return { total, orgs: perScope.size, closedByDeath, stillOpen, perOrgMax: Math.max(0, ...perScope.values()), openAtDeath, lastEnd };
 }
 
 export function analyze(input: AnalyzeInput): Summary {
-  const { options, producer, events, collected, workers } = input;
+  const { options, producer, events, collected, workers, history } = input;
   const X: QueueName = 'memory-extraction';
   const D: QueueName = 'memory-digest';
-  const procByName = new Map(workers.map((w) => [w.name, w]));
-  const died = (name: string) => {
-    const fate = procByName.get(name)?.fate;
-    return fate === 'killed' || fate === 'crashed';
-  };
+  const fates = new Map(workers.map((w) => [w.name, w.fate]));
+  const died = (proc: string): boolean => fates.get(proc) === 'killed' || fates.get(proc) === 'crashed';
 
-  // --- Jobs: acknowledged vs completed ------------------------------------------------------
+  // --- The guarantees: the harness checks on the history (no acknowledged extraction lost, no
+  // two live holders of an org lock, fencing tokens and the store's order, no two live runs of
+  // one job, latest digest data runs last, workers exit 0 when told to stop).
+  const violations = checkAll({ history, storeLog: collected.storeLog, latestWinsQueues: LATEST_WINS_QUEUES });
+
+  // --- BullMQ's view of the acknowledged jobs: completed (by event, or by state if the event was missed).
+  const acked = ackedJobs(history, X);
   let completed = 0;
   let completedByReconcile = 0;
-  const lost: Summary['lost'] = [];
-  for (const jobId of producer.ackedExtraction) {
+  const notCompleted: Summary['notCompleted'] = [];
+  for (const jobId of acked) {
     if (events.completed[X].has(jobId)) {
       completed++;
       continue;
@@ -280,121 +312,31 @@ export function analyze(input: AnalyzeInput): Summary {
       completedByReconcile++;
       continue;
     }
-    lost.push({ jobId, state: r?.state ?? 'unknown', reason: r?.failedReason ?? events.failed[X].get(jobId) ?? '' });
+    notCompleted.push({ jobId, state: r?.state ?? 'unknown', reason: r?.failedReason ?? events.failed[X].get(jobId) ?? '' });
   }
   const failedForGood: Summary['failedForGood'] = [];
   for (const q of [X, D]) for (const [jobId, reason] of events.failed[q]) failedForGood.push({ queue: q, jobId, reason });
 
-  // --- Run log: starts, successes, failed attempts per job; in-flight per worker ---------------
-  const runs = new Map<string, { starts: string[]; dones: string[] }>();
-  const inflight = new Map<string, Set<string>>();
-  const failedAttempts = new Map<string, number>();
-  const digested = new Map<string, Set<number>>();
-  for (const line of collected.runLog) {
-    const [kind = '', queue = '', jobId = '', worker = '', ...rest] = line.split('|');
-    const detail = rest.join('|');
-    const key = `${queue}|${jobId}`;
-    const r = runs.get(key) ?? { starts: [], dones: [] };
-    runs.set(key, r);
-    const mine = inflight.get(worker) ?? new Set<string>();
-    inflight.set(worker, mine);
-    if (kind === 'S') {
-      r.starts.push(worker);
-      mine.add(key);
-    } else {
-      mine.delete(key);
-      if (kind === 'D') {
-        r.dones.push(worker);
-        if (queue === D) {
-          const [org = '', ws = '', seq = ''] = detail.split('|');
-          const k = `${org}|${ws}`;
-          const set = digested.get(k) ?? new Set<number>();
-          set.add(Number(seq));
-          digested.set(k, set);
-        }
-      } else if (kind === 'F') {
-        const reason = `${queue}: ${detail.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+/g, 'N').slice(0, 140)}`;
-        failedAttempts.set(reason, (failedAttempts.get(reason) ?? 0) + 1);
-      }
-    }
-  }
-  let reruns = 0;
-  const dupJobs: string[] = [];
-  let extraRuns = 0;
-  let explained = 0;
-  const unexplained: string[] = [];
-  for (const [key, r] of runs) {
-    if (r.starts.length > 1) reruns++;
-    if (r.dones.length > 1) {
-      dupJobs.push(key);
-      extraRuns += r.dones.length - 1;
-      // At-least-once: a run finished, but its process died before BullMQ recorded the completion.
-      if (r.dones.slice(0, -1).every(died)) explained++;
-      else unexplained.push(`${key} (runs on ${r.dones.join(', ')})`);
-    }
-  }
-  // Jobs a killed worker was running when it died: BullMQ must have recovered each (stalled) and completed it elsewhere.
-  const interruptedKeys: string[] = [];
-  for (const [worker, keys] of inflight) if (died(worker)) interruptedKeys.push(...keys);
-  const completedAny = (key: string): boolean => {
-    const [queue = '', jobId = ''] = key.split('|');
-    const done: Map<string, number> | undefined = queue === X || queue === D ? events.completed[queue] : undefined;
-    return (done?.has(jobId) ?? false) || collected.reconciled.get(jobId)?.state === 'completed' || (runs.get(key)?.dones.length ?? 0) > 0;
-  };
-  const missing = interruptedKeys.filter((k) => !completedAny(k));
+  // --- Runs: re-runs, duplicates, failed attempts, and runs a kill cut (each must have completed elsewhere).
+  const runs = runsOf(history, died);
+  const reruns = [...runs.perJob.values()].filter((t) => t.starts > 1).length;
+  const dup = [...runs.perJob.values()].filter((t) => t.oks > 1);
+  const completedAny = (c: { queue: string; jobId: string }): boolean =>
+    (runs.perJob.get(`${c.queue}/${c.jobId}`)?.oks ?? 0) > 0 || (c.queue === X || c.queue === D ? events.completed[c.queue].has(c.jobId) : false) || collected.reconciled.get(c.jobId)?.state === 'completed';
+  const missing = runs.cut.filter((c) => !completedAny(c)).map((c) => `${c.queue}/${c.jobId}`);
 
-  // --- Lock sections ---------------------------------------------------------------------------
-  const deathUs = new Map(workers.map((w) => [w.name, w.deathUs]));
-  const sections: Section[] = [];
-  let closedByDeath = 0;
-  let stillOpen = 0;
-  let perOrgMax = 0;
-  let tokenOrderViolations = 0;
-  const byOrg = new Map<string, Section[]>();
-  for (const [org, lines] of collected.intervals) {
-    const list = lines.map((l) => parseSection(org, l, 'left')).filter((s): s is Section => s !== undefined);
-    byOrg.set(org, list);
-  }
-  for (const [org, open] of collected.open) {
-    const list = byOrg.get(org) ?? [];
-    for (const [field, value] of Object.entries(open)) {
-      const [worker = ''] = field.split('|');
-      const death = deathUs.get(worker);
-      const s = parseSection(org, `${field}|${value}|`, death === undefined ? 'unknown' : 'died', death);
-      if (!s) continue;
-      if (death === undefined) stillOpen++;
-      else closedByDeath++;
-      list.push(s);
-    }
-    byOrg.set(org, list);
-  }
+  // --- Lock sections, and what each kill cut.
+  const sections = sectionsOf(history, died);
   const killDetails: KillDetail[] = input.kills.map((k) => {
-    const death = deathUs.get(k.victim);
-    const mine = [...byOrg.values()].flat().filter((sec) => sec.worker === k.victim);
-    const ended = mine.filter((sec) => sec.end === 'left').map((sec) => sec.endUs);
-    const lastEnd = ended.length ? Math.max(...ended) : undefined;
+    const death = history.exitOf(k.victim);
+    const last = sections.lastEnd.get(k.victim);
     return {
       ...k,
-      jobsInFlight: inflight.get(k.victim)?.size ?? 0,
-      inSection: mine.some((sec) => sec.end === 'died'),
-      lastSectionEndedMsBefore: death !== undefined && lastEnd !== undefined ? (death - lastEnd) / 1_000 : undefined,
+      jobsInFlight: runs.cut.filter((c) => c.proc === k.victim).length,
+      inSection: sections.openAtDeath.has(k.victim),
+      lastSectionEndedMsBefore: Number.isFinite(death) && last !== undefined ? (death - last) / 1_000 : undefined,
     };
   });
-  const intervalOverlaps: Overlap[] = [];
-  for (const list of byOrg.values()) {
-    sections.push(...list);
-    perOrgMax = Math.max(perOrgMax, list.length);
-    intervalOverlaps.push(...findOverlaps(list));
-    const sorted = [...list].sort((a, b) => a.startUs - b.startUs);
-    for (let i = 1; i < sorted.length; i++) if ((sorted[i]?.token ?? 0) <= (sorted[i - 1]?.token ?? 0)) tokenOrderViolations++;
-  }
-
-  // --- Digest: was each workstream's last acknowledged schedule digested? ------------------------
-  const misses: Summary['digest']['misses'] = [];
-  for (const [key, lastSeq] of producer.lastDigestSeq) {
-    const seen = digested.get(key);
-    if (!seen?.has(lastSeq)) misses.push({ key, lastSeq, digested: [...(seen ?? [])].sort((a, b) => b - a).slice(0, 5) });
-  }
 
   // --- Memory ----------------------------------------------------------------------------------
   const rows = memoryRows(workers, options.warmupMs, input.drainEndedAt);
@@ -410,7 +352,7 @@ export function analyze(input: AnalyzeInput): Summary {
 
   const cache = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0 };
   for (const w of workers) {
-    const last = w.samples[w.samples.length - 1];
+    const last = samplesOf(w).at(-1);
     if (!last) continue;
     for (const k of Object.keys(cache) as Array<keyof typeof cache>) cache[k] += last.cache[k];
   }
@@ -436,7 +378,6 @@ export function analyze(input: AnalyzeInput): Summary {
   const digestDone = [...events.completed[D].values()];
   const lastDone = Math.max(input.produceEndedAt, ...extractionDone, ...digestDone);
   const busyS = Math.max(0.001, (lastDone - producer.startedAt) / 1_000);
-  const overlapsTotal = collected.probeOverlaps.length + intervalOverlaps.length;
   return {
     options,
     durationMs: input.drainEndedAt - input.startedAt,
@@ -445,26 +386,24 @@ export function analyze(input: AnalyzeInput): Summary {
     drained: input.drained,
     interrupted: input.interrupted,
     producer,
-    acked: producer.ackedExtraction.size,
+    acked: acked.size,
     completed,
     completedByReconcile,
     digestRuns: digestDone.length,
     throughput: { overall: (extractionDone.length + digestDone.length) / busyS, extractionOnly: extractionDone.length / busyS },
-    lost,
+    notCompleted,
     failedForGood,
     kills: killDetails,
-    shutdown: shutdownOf(workers),
-    crashes: workers.filter((w) => w.fate === 'crashed').map((w) => `${w.name} (code ${String(w.exitCode)}, signal ${String(w.exitSignal)})`),
+    shutdown: shutdownOf(history, workers),
+    crashes: workers.filter((w) => w.fate === 'crashed').map((w) => `${w.name} (code ${String(w.proc.exit?.code)}, signal ${String(w.proc.exit?.signal)})`),
     stalled: { [X]: events.stalled[X].length, [D]: events.stalled[D].length },
-    interrupted_jobs: { total: interruptedKeys.length, recovered: interruptedKeys.length - missing.length, missing },
+    interrupted_jobs: { total: runs.cut.length, recovered: runs.cut.length - missing.length, missing },
     reruns,
-    duplicates: { jobs: dupJobs.length, extraRuns, explained, unexplained },
-    failedAttempts,
-    sections: { total: sections.length, orgs: byOrg.size, closedByDeath, stillOpen, perOrgMax, tokenOrderViolations },
-    overlaps: { probe: collected.probeOverlaps, intervals: intervalOverlaps },
-    sectionList: sections,
-    fence: { accepted: Number(collected.counters.accepted ?? 0), refused: Number(collected.counters.refused ?? 0), added: Number(collected.counters.added ?? 0) },
-    digest: { workstreams: producer.lastDigestSeq.size, latestDigested: producer.lastDigestSeq.size - misses.length, misses },
+    duplicates: { jobs: dup.length, extraRuns: dup.reduce((n, t) => n + t.oks - 1, 0) },
+    failedAttempts: runs.failedAttempts,
+    sections: { total: sections.total, orgs: sections.orgs, closedByDeath: sections.closedByDeath, stillOpen: sections.stillOpen, perOrgMax: sections.perOrgMax },
+    fence: { accepted: [...collected.storeLog.values()].reduce((n, log) => n + log.length, 0), refused: runs.refused, added: collected.memories },
+    digestKeys: new Set(history.of('ack').filter((a) => a.queue === D).map((a) => a.key)).size,
     cache,
     memory: { rows, minutes: minuteRows(workers, options.warmupMs, input.startedAt), verdict, ok: growing.length === 0 },
     logCounts: [...input.logCounts.entries()].sort((a, b) => b[1] - a[1]),
@@ -472,6 +411,7 @@ export function analyze(input: AnalyzeInput): Summary {
     slowEnqueues,
     latencyAwayFromKills,
     diagnostics: input.diagnostics,
-    passed: lost.length === 0 && failedForGood.length === 0 && overlapsTotal === 0 && input.drained && !input.interrupted,
+    violations,
+    passed: violations.length === 0 && notCompleted.length === 0 && failedForGood.length === 0 && input.drained && !input.interrupted,
   };
 }

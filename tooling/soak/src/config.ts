@@ -34,13 +34,16 @@ export interface WorkerConfig {
   /** Budget of a graceful shutdown (SIGTERM or the driver going away). */
   shutdownTimeoutMs: number;
   /**
-   * Self-check of the soak's own detectors: run the "locked" section without the org lock (a
-   * fencing token from INCR instead). The run must then report overlaps and fail.
+   * Self-check of the checks: run the "locked" section without the org lock (a fencing token
+   * from the harness clock instead). The run must then report overlaps and fail.
    */
   unsafeNoLock: boolean;
 }
 
-/** Lines a worker writes on stdout, one JSON object per line; its logs go to stderr. */
+/**
+ * Control messages a worker sends the driver (`sendMessage` of @lota/fault-harness: stdout lines
+ * beside its history lines); its logs go to stderr.
+ */
 export type WorkerMessage =
   | { event: 'ready'; worker: string; pid: number }
   | {
@@ -60,6 +63,8 @@ export type WorkerMessage =
       /** This process's embedding-cache counters (runtime.embeddings.stats()). */
       cache: { hits: number; misses: number; memoryHits: number; providerCalls: number; errors: number };
     };
+
+export type MemMessage = Extract<WorkerMessage, { event: 'mem' }>;
 
 export const WORKER_CONFIG_ENV = 'SOAK_WORKER_CONFIG';
 export const WORKER_NAME_ENV = 'SOAK_WORKER_NAME';

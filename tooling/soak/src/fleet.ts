@@ -1,187 +1,113 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { WriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Redis } from 'ioredis';
-import { WORKER_CONFIG_ENV, WORKER_NAME_ENV, type WorkerConfig, type WorkerMessage } from './config.js';
-import type { SoakKeys } from './keys.js';
-import { MARK_DEAD } from './scripts.js';
+import { Fleet, type FleetProc, type History } from '@lota/fault-harness';
+import { WORKER_CONFIG_ENV, WORKER_NAME_ENV, type MemMessage, type WorkerConfig } from './config.js';
 
-export type MemMessage = Extract<WorkerMessage, { event: 'mem' }>;
+/** How long a new worker may take to connect and say 'ready' (a replacement competes for the CPU). */
+const READY_TIMEOUT_MS = 60_000;
+/** A worker told to stop that is still there this long after its bound is SIGKILLed. */
+const STOP_GRACE_MS = 1_000;
 
-/** One worker process the driver started, from spawn to exit. */
+/**
+ * One soak worker: the harness process (history, messages, output, exit) plus what only the soak
+ * tracks about it. Times here are Date.now() (the memory report's clock); the history's are the
+ * harness clock.
+ */
 export interface WorkerProc {
-  name: string;
+  readonly proc: FleetProc;
+  readonly name: string;
   /** Position in the fleet; a replacement takes its victim's slot. */
-  slot: number;
+  readonly slot: number;
   /** Never chosen as a victim (--protect). */
-  protected: boolean;
-  pid: number | undefined;
-  child: ChildProcess;
-  startedAt: number;
+  readonly protected: boolean;
+  readonly startedAt: number;
   readyAt: number | undefined;
   exitedAt: number | undefined;
-  /** When the driver sent SIGTERM at the end (graceful stop). */
-  stopRequestedAt: number | undefined;
-  /** Redis time (µs) at which the driver marked the process dead, right after its 'exit'. */
-  deathUs: number | undefined;
-  exitCode: number | null;
-  exitSignal: NodeJS.Signals | null;
   /** Why it ended: killed by the chaos loop, stopped at the end, or died by itself. */
   fate: 'running' | 'killed' | 'stopped' | 'crashed';
-  samples: MemMessage[];
-  ready: Promise<void>;
-  exited: Promise<void>;
+  /** Resolves when it said 'ready'; rejects if it exited (or timed out) first. */
+  readonly ready: Promise<void>;
 }
 
-export interface LogCounts {
-  /** "<level> <msg>" -> lines. */
-  byMessage: Map<string, number>;
-  /** Lines that were not JSON (stack traces of a crash, and the like). */
-  raw: number;
+/** The memory reports a worker sent (every `--sample-every`, after a forced GC). */
+export function samplesOf(w: WorkerProc): MemMessage[] {
+  return w.proc.messages.filter((m): m is MemMessage => m.event === 'mem');
 }
 
-export interface FleetOptions {
+export interface SoakFleetOptions {
   script: string;
   config: WorkerConfig;
-  admin: Redis;
-  keys: SoakKeys;
-  /** Every worker stderr line goes here, prefixed with the worker's name. */
-  log: WriteStream;
   /** Told about each process that exits on its own (not killed or stopped by the driver). */
-  onCrash?: (proc: WorkerProc) => void;
+  onCrash?: (w: WorkerProc) => void;
 }
 
 /**
- * The worker processes: spawns them (`node --expose-gc dist/worker.js`, in their own process
- * group so a terminal Ctrl-C reaches only the driver, with stdin as a pipe so they exit when the
- * driver dies), reads their memory reports, SIGKILLs victims, and marks every exit in Redis for
- * the lock probe.
+ * The soak's layer over the harness {@link Fleet}: slots, the protected worker, fates (killed,
+ * stopped, crashed: a crash is reported so the driver can replace it), readiness, and `node
+ * --expose-gc` for the post-GC memory samples. Spawning, SIGKILL, the stop request on stdin, and
+ * the history of kills and exits are the harness's.
  */
-export class Fleet {
-  readonly all: WorkerProc[] = [];
-  readonly logCounts: LogCounts = { byMessage: new Map(), raw: 0 };
+export class SoakFleet {
+  readonly workers: WorkerProc[] = [];
+  private readonly fleet: Fleet;
   private seq = 0;
 
-  constructor(private readonly opts: FleetOptions) {}
+  constructor(
+    history: History,
+    private readonly opts: SoakFleetOptions,
+  ) {
+    this.fleet = new Fleet(history);
+  }
 
   alive(): WorkerProc[] {
-    return this.all.filter((p) => p.exitedAt === undefined);
+    return this.workers.filter((w) => !w.proc.exit);
   }
 
   start(slot: number, isProtected: boolean): WorkerProc {
     const name = `w${++this.seq}`;
-    const child = spawn(process.execPath, ['--expose-gc', this.opts.script], {
-      env: { ...process.env, [WORKER_NAME_ENV]: name, [WORKER_CONFIG_ENV]: JSON.stringify(this.opts.config) },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let onReady: () => void = () => undefined;
-    let onNotReady: (err: Error) => void = () => undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onNotReady = reject;
-    });
-    ready.catch(() => undefined);
-    const proc: WorkerProc = {
+    const proc = this.fleet.start({
       name,
-      slot,
-      protected: isProtected,
-      pid: child.pid,
-      child,
-      startedAt: Date.now(),
-      readyAt: undefined,
-      exitedAt: undefined,
-      stopRequestedAt: undefined,
-      deathUs: undefined,
-      exitCode: null,
-      exitSignal: null,
-      fate: 'running',
-      samples: [],
-      ready,
-      exited: Promise.resolve(),
-    };
-    proc.exited = new Promise<void>((resolve) => {
-      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
-        if (proc.exitedAt !== undefined) return;
-        proc.exitedAt = Date.now();
-        proc.exitCode = code;
-        proc.exitSignal = signal;
-        if (proc.fate === 'running') {
-          proc.fate = 'crashed';
-          this.opts.onCrash?.(proc);
-        }
-        onNotReady(new Error(`${name} exited (code ${String(code)}, signal ${String(signal)}) before it was ready`));
-        // Tell the probe this process's open lock section (if any) ended with it.
-        this.opts.admin
-          .eval(MARK_DEAD, 2, this.opts.keys.dead, this.opts.keys.deaths, name)
-          .then((us) => (proc.deathUs = Number(us)))
-          .catch(() => undefined)
-          .finally(resolve);
-      };
-      child.once('exit', done);
-      child.once('error', () => done(null, null));
+      script: this.opts.script,
+      nodeArgs: ['--expose-gc'],
+      env: { [WORKER_NAME_ENV]: name, [WORKER_CONFIG_ENV]: JSON.stringify(this.opts.config) },
     });
-    child.stdin?.on('error', () => undefined); // EPIPE after the child died
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      let msg: WorkerMessage;
-      try {
-        msg = JSON.parse(line) as WorkerMessage;
-      } catch {
-        this.opts.log.write(`[${name} stdout] ${line}\n`);
-        return;
-      }
-      if (msg.event === 'ready') {
-        proc.readyAt = Date.now();
-        onReady();
-      } else if (msg.event === 'mem') {
-        proc.samples.push(msg);
-      }
+    const ready = proc.message((m) => m.event === 'ready', READY_TIMEOUT_MS).then(() => {
+      w.readyAt = Date.now();
     });
-    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-      this.opts.log.write(`[${name}] ${line}\n`);
-      try {
-        const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
-        const key = `${String(entry.level)} ${String(entry.msg)}`;
-        this.logCounts.byMessage.set(key, (this.logCounts.byMessage.get(key) ?? 0) + 1);
-      } catch {
-        this.logCounts.raw++;
-      }
+    ready.catch(() => undefined); // awaited by the driver for the first workers only
+    const w: WorkerProc = { proc, name, slot, protected: isProtected, startedAt: Date.now(), readyAt: undefined, exitedAt: undefined, fate: 'running', ready };
+    void proc.exited.then(() => {
+      w.exitedAt = Date.now();
+      if (w.fate !== 'running') return;
+      w.fate = 'crashed';
+      this.opts.onCrash?.(w);
     });
-    this.all.push(proc);
-    return proc;
+    this.workers.push(w);
+    return w;
   }
 
-  /** SIGKILL, then wait until the exit is seen and marked in Redis. */
-  async kill(proc: WorkerProc): Promise<void> {
-    if (proc.exitedAt !== undefined) return;
-    proc.fate = 'killed';
-    proc.child.kill('SIGKILL');
-    await proc.exited;
+  /** SIGKILL, then wait until the exit is seen (and in the history). */
+  async kill(w: WorkerProc): Promise<void> {
+    if (w.proc.exit) return;
+    w.fate = 'killed';
+    w.proc.kill();
+    await w.proc.exited;
   }
 
-  /** SIGTERM to each live worker (graceful: active jobs finish), SIGKILL whoever is still there after `timeoutMs`. */
-  async stopAll(timeoutMs: number): Promise<void> {
+  /** Asks every live worker to stop (active jobs finish, it exits 0 within `boundMs`); SIGKILLs whoever is still there after that. */
+  async stopAll(boundMs: number): Promise<void> {
     const live = this.alive();
-    for (const p of live) {
-      p.fate = 'stopped';
-      p.stopRequestedAt = Date.now();
-      p.child.kill('SIGTERM');
+    for (const w of live) {
+      w.fate = 'stopped';
+      w.proc.requestStop(boundMs);
     }
     const timer = setTimeout(() => {
-      for (const p of this.alive()) p.child.kill('SIGKILL');
-    }, timeoutMs);
-    await Promise.all(live.map((p) => p.exited));
+      for (const w of this.alive()) w.proc.terminate();
+    }, boundMs + STOP_GRACE_MS);
+    await Promise.all(live.map((w) => w.proc.exited));
     clearTimeout(timer);
   }
 
   /** Synchronous last resort (process 'exit' hook, second Ctrl-C): SIGKILL every live worker. */
-  killAllNow(): void {
-    for (const p of this.alive()) {
-      try {
-        p.child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+  terminateAll(): void {
+    for (const w of this.alive()) w.proc.terminate();
   }
 }

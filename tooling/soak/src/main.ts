@@ -1,23 +1,23 @@
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createRecorder, createRng, FencedStore, History, parseHistoryLine } from '@lota/fault-harness';
 import { parseInfo, startRedis, type RedisServer } from '@lota/redis-testkit';
 import { createLotaRuntime, type LotaRuntime } from '@lota/runtime';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { analyze, type Collected, type Diagnostics, type EventLog, type Kill, type QueueName } from './analyze.js';
+import { ackedJobs, analyze, type Collected, type Diagnostics, type EventLog, type Kill, type QueueName } from './analyze.js';
 import type { WorkerConfig } from './config.js';
-import { Fleet, type WorkerProc } from './fleet.js';
-import { soakKeys } from './keys.js';
+import { samplesOf, SoakFleet, type WorkerProc } from './fleet.js';
+import { soakKeys, type SoakKeys } from './keys.js';
 import { jsonLogger } from './log.js';
 import { parseOptions, UsageError, USAGE, type SoakOptions } from './options.js';
 import { produce, type ProducerResult } from './producer.js';
 import { markdown, summaryLines } from './render.js';
 import { fmtDuration } from './stats.js';
-import { prng } from './texts.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WORKER_SCRIPT = join(HERE, 'worker.js');
@@ -35,8 +35,7 @@ interface Resources {
   admin?: Redis;
   runtime?: LotaRuntime;
   queueEvents: QueueEvents[];
-  fleet?: Fleet;
-  logStream?: WriteStream;
+  fleet?: SoakFleet;
 }
 
 function workerConfig(o: SoakOptions, redisUrl: string): WorkerConfig {
@@ -87,25 +86,43 @@ function clock(startedAt: number): string {
   return fmtDuration(Date.now() - startedAt);
 }
 
-async function collect(admin: Redis, keys: ReturnType<typeof soakKeys>, runtime: LotaRuntime, acked: Set<string>, events: EventLog): Promise<Collected> {
-  const [runLog, orgs, probeOverlaps, counters] = await Promise.all([admin.lrange(keys.runLog, 0, -1), admin.smembers(keys.orgs), admin.lrange(keys.overlaps, 0, -1), admin.hgetall(keys.counters)]);
-  const intervals = new Map<string, string[]>();
-  const open = new Map<string, Record<string, string>>();
-  for (const org of orgs) {
-    const [lines, openSections] = await Promise.all([admin.lrange(keys.intervals(org), 0, -1), admin.hgetall(keys.open(org))]);
-    intervals.set(org, lines);
-    open.set(org, openSections);
-  }
+async function collect(admin: Redis, keys: SoakKeys, runtime: LotaRuntime, history: History, events: EventLog, orgs: number): Promise<Collected> {
+  const scopes = [...new Set(history.of('section').map((s) => s.scope))];
+  const storeLog = await new FencedStore(admin, keys.store).acceptedLog(scopes);
+  const lengths = await Promise.all(Array.from({ length: orgs }, (_, i) => admin.hlen(keys.memories(`org-${i + 1}`))));
   // Acknowledged jobs whose 'completed' event never arrived: ask Redis for their state now.
   const reconciled = new Map<string, { state: string; failedReason?: string }>();
   const queue = runtime.queues.getQueue('memory-extraction');
-  for (const jobId of acked) {
+  for (const jobId of ackedJobs(history, 'memory-extraction')) {
     if (events.completed['memory-extraction'].has(jobId)) continue;
     const state = await queue.getJobState(jobId);
     const job = state === 'failed' ? await queue.getJob(jobId) : undefined;
     reconciled.set(jobId, job?.failedReason ? { state, failedReason: job.failedReason } : { state });
   }
-  return { runLog, intervals, open, probeOverlaps, counters, reconciled };
+  return { storeLog, memories: lengths.reduce((a, b) => a + b, 0), reconciled };
+}
+
+/** The workers' stderr (and any stray stdout), prefixed with their names: for results/latest-workers.log. */
+function workerLogLines(fleet: SoakFleet | undefined): string[] {
+  return (fleet?.workers ?? []).flatMap((w) => w.proc.output.map((line) => `[${w.name}] ${line}`));
+}
+
+/** Worker log lines by "<level> <msg>", and how many were not JSON (stack traces of a crash, and the like). */
+function countLogs(fleet: SoakFleet): { byMessage: Map<string, number>; raw: number } {
+  const byMessage = new Map<string, number>();
+  let raw = 0;
+  for (const w of fleet.workers) {
+    for (const line of w.proc.output) {
+      try {
+        const entry = JSON.parse(line) as { level?: unknown; msg?: unknown };
+        const key = `${String(entry.level)} ${String(entry.msg)}`;
+        byMessage.set(key, (byMessage.get(key) ?? 0) + 1);
+      } catch {
+        raw++;
+      }
+    }
+  }
+  return { byMessage, raw };
 }
 
 /** Warnings Redis logged while serving (slow AOF fsync, memory...), not the start-up notes before "Ready to accept connections". */
@@ -148,15 +165,17 @@ async function main(): Promise<number> {
       return;
     }
     log(`${sig} again: SIGKILL to every worker, exiting`);
-    res.fleet?.killAllNow();
+    res.fleet?.terminateAll();
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Whatever ends this process, no worker outlives it (the testkit's own hook and reaper stop redis-server).
-  process.on('exit', () => res.fleet?.killAllNow());
+  process.on('exit', () => res.fleet?.terminateAll());
 
-  const next = prng(o.seed);
+  const rng = createRng(o.seed);
+  // Everything the workers and the producer do, and what the driver does to them (harness clock).
+  const history = new History();
   const startedAt = Date.now();
   const stopChaos = new AbortController();
   let chaosDone: Promise<void> = Promise.resolve();
@@ -203,17 +222,12 @@ async function main(): Promise<number> {
       await qe.waitUntilReady();
     }
 
-    const logStream = createWriteStream(join(RESULTS_DIR, 'latest-workers.log'));
-    res.logStream = logStream;
-    const fleet = new Fleet({
+    const fleet = new SoakFleet(history, {
       script: WORKER_SCRIPT,
       config: workerConfig(o, redis.url),
-      admin,
-      keys,
-      log: logStream,
-      onCrash: (proc: WorkerProc) => {
-        log(`${proc.name} exited on its own (code ${String(proc.exitCode)}, signal ${String(proc.exitSignal)}); see results/latest-workers.log`);
-        if (!stopChaos.signal.aborted && !interrupt.signal.aborted) fleet.start(proc.slot, proc.protected);
+      onCrash: (w: WorkerProc) => {
+        log(`${w.name} exited on its own (code ${String(w.proc.exit?.code)}, signal ${String(w.proc.exit?.signal)}); see results/latest-workers.log`);
+        if (!stopChaos.signal.aborted && !interrupt.signal.aborted) fleet.start(w.slot, w.protected);
       },
     });
     res.fleet = fleet;
@@ -228,18 +242,18 @@ async function main(): Promise<number> {
       chaosDone = (async () => {
         for (;;) {
           try {
-            await sleep(o.killEveryMs * (0.5 + next()), undefined, { signal: stopChaos.signal });
+            await sleep(o.killEveryMs * (0.5 + rng.next()), undefined, { signal: stopChaos.signal });
           } catch {
             return;
           }
           const candidates = fleet.alive().filter((p) => !p.protected && p.fate === 'running' && p.readyAt !== undefined);
-          const victim = candidates[Math.floor(next() * candidates.length)];
-          if (!victim) continue;
+          if (candidates.length === 0) continue;
+          const victim = rng.pick(candidates);
           const at = Date.now() - startedAt;
           await fleet.kill(victim);
           const replacement = fleet.start(victim.slot, false);
           kills.push({ victim: victim.name, at, replacement: replacement.name });
-          log(`${clock(startedAt)} SIGKILL ${victim.name} (pid ${String(victim.pid)}), started ${replacement.name}`);
+          log(`${clock(startedAt)} SIGKILL ${victim.name} (pid ${String(victim.proc.pid)}), started ${replacement.name}`);
         }
       })();
     }
@@ -253,17 +267,21 @@ async function main(): Promise<number> {
     }, 10_000);
     log(`producing ${o.turns} turns over ${o.minutes} min (${(o.turns / (o.minutes * 60)).toFixed(1)} turns/s) across ${o.orgs} orgs x ${o.workstreams} workstreams`);
     let producer: ProducerResult;
+    const producerRec = createRecorder('producer', (line) => {
+      const event = parseHistoryLine(line);
+      if (event) history.add(event);
+    });
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     try {
-      producer = await produce(runtime.queues, o, next, interrupt.signal);
+      producer = await produce(runtime.queues, o, rng, producerRec, interrupt.signal);
     } finally {
       loopDelay.disable();
       stopChaos.abort();
       await chaosDone;
     }
     const produceEndedAt = Date.now();
-    log(`${clock(startedAt)} produced ${producer.turns} turns; ${producer.ackedExtraction.size} extraction jobs acknowledged; draining (up to ${o.drainTimeoutMs / 1_000} s)`);
+    log(`${clock(startedAt)} produced ${producer.turns} turns; ${ackedJobs(history, 'memory-extraction').size} extraction jobs acknowledged; draining (up to ${o.drainTimeoutMs / 1_000} s)`);
 
     // --- Drain: until nothing is pending in either queue and every acknowledged job completed.
     const deadline = Date.now() + o.drainTimeoutMs;
@@ -274,7 +292,7 @@ async function main(): Promise<number> {
       const counts = await within(runtime.queues.counts(), 10_000, 'queue counts');
       const pending = QUEUES.reduce((sum, q) => sum + PENDING.reduce((s, state) => s + (counts[q]?.[state] ?? 0), 0), 0);
       let missing = 0;
-      for (const id of producer.ackedExtraction) if (!events.completed['memory-extraction'].has(id) && !events.failed['memory-extraction'].has(id)) missing++;
+      for (const id of ackedJobs(history, 'memory-extraction')) if (!events.completed['memory-extraction'].has(id) && !events.failed['memory-extraction'].has(id)) missing++;
       if (pending === 0 && missing === 0) {
         drained = true;
         break;
@@ -294,16 +312,16 @@ async function main(): Promise<number> {
     }
     clearInterval(progress);
     const drainEndedAt = Date.now();
-    log(`${clock(startedAt)} ${drained ? 'drained' : interrupt.signal.aborted ? 'interrupted' : 'drain timed out'}; stopping workers (SIGTERM)`);
+    log(`${clock(startedAt)} ${drained ? 'drained' : interrupt.signal.aborted ? 'interrupted' : 'drain timed out'}; stopping workers`);
 
     if (interrupt.signal.aborted && !(await within(admin.ping(), 1_000, 'PING').catch(() => false))) {
       // A terminal Ctrl-C reaches the whole foreground process group, redis-server included.
       await fleet.stopAll(2_000); // nothing to finish gracefully without Redis
-      log(`interrupted, and Redis is gone too: no summary. Sent ${producer.turns} turns, ${producer.ackedExtraction.size} extraction jobs acknowledged, ${events.completed['memory-extraction'].size} completed.`);
+      log(`interrupted, and Redis is gone too: no summary. Sent ${producer.turns} turns, ${ackedJobs(history, 'memory-extraction').size} extraction jobs acknowledged, ${events.completed['memory-extraction'].size} completed.`);
       return 130;
     }
     await fleet.stopAll(workerConfig(o, redis.url).shutdownTimeoutMs + 5_000);
-    const collected = await within(collect(admin, keys, runtime, producer.ackedExtraction, events), 60_000, 'reading the results from Redis');
+    const collected = await within(collect(admin, keys, runtime, history, events, o.orgs), 60_000, 'reading the results from Redis');
     const latest = (await within(admin.call('LATENCY', 'LATEST'), 5_000, 'LATENCY LATEST')) as Array<[string, number, number, number]>;
     const logFile = redis.dir ? join(redis.dir, 'redis.log') : undefined;
     const diagnostics: Diagnostics = {
@@ -312,6 +330,7 @@ async function main(): Promise<number> {
       redisLatency: latest.map(([event, , latestMs, maxMs]) => ({ event, latestMs, maxMs })),
       redisLogWarnings: logFile && existsSync(logFile) ? runtimeWarnings(readFileSync(logFile, 'utf8')) : [],
     };
+    const logCounts = countLogs(fleet);
     const summary = analyze({
       options: o,
       startedAt,
@@ -320,12 +339,13 @@ async function main(): Promise<number> {
       drained,
       interrupted: interrupt.signal.aborted,
       producer,
+      history,
       events,
       collected,
-      workers: fleet.all,
+      workers: fleet.workers,
       kills,
-      logCounts: fleet.logCounts.byMessage,
-      logRaw: fleet.logCounts.raw,
+      logCounts: logCounts.byMessage,
+      logRaw: logCounts.raw,
       diagnostics,
     });
 
@@ -339,19 +359,13 @@ async function main(): Promise<number> {
     out('Summary');
     for (const line of lines) out(line);
     writeFileSync(join(RESULTS_DIR, 'latest.md'), `${markdown(summary, header, lines)}\n`);
-    writeFileSync(
-      join(RESULTS_DIR, 'latest-lock-intervals.jsonl'),
-      summary.sectionList
-        .sort((a, b) => a.org.localeCompare(b.org) || a.startUs - b.startUs)
-        .map((s) => JSON.stringify({ ...s, endUs: Number.isFinite(s.endUs) ? s.endUs : null }))
-        .join('\n') + '\n',
-    );
+    writeFileSync(join(RESULTS_DIR, 'latest-history.jsonl'), history.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
     writeFileSync(
       join(RESULTS_DIR, 'latest-memory.jsonl'),
-      fleet.all.flatMap((w) => w.samples.map((m) => JSON.stringify({ worker: w.name, slot: w.slot, s: (m.t - startedAt) / 1_000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, jobs: m.jobs }))).join('\n') + '\n',
+      fleet.workers.flatMap((w) => samplesOf(w).map((m) => JSON.stringify({ worker: w.name, slot: w.slot, s: (m.t - startedAt) / 1_000, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, jobs: m.jobs }))).join('\n') + '\n',
     );
     out('');
-    out(`results written to ${join(RESULTS_DIR, 'latest.md')} (also latest-lock-intervals.jsonl, latest-memory.jsonl, latest-workers.log)`);
+    out(`results written to ${join(RESULTS_DIR, 'latest.md')} (also latest-history.jsonl, latest-memory.jsonl, latest-workers.log)`);
     if (interrupt.signal.aborted) return 130;
     return summary.passed ? 0 : 1;
   } catch (err) {
@@ -369,7 +383,8 @@ async function main(): Promise<number> {
     await bounded(Promise.allSettled([...res.queueEvents.map((qe) => qe.close()), res.runtime?.disconnect({ timeoutMs: 2_500 })]), 3_000);
     res.admin?.disconnect();
     await bounded(res.redis?.dispose(), 8_000);
-    res.logStream?.end();
+    const workerLog = workerLogLines(res.fleet);
+    if (res.fleet) writeFileSync(join(RESULTS_DIR, 'latest-workers.log'), workerLog.map((l) => `${l}\n`).join(''));
   }
 }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { nowUs, type Recorder, type Rng } from '@lota/fault-harness';
 import type { EnqueueResult, LotaQueues } from '@lota/runtime';
 import type { SoakOptions } from './options.js';
 import { turnText } from './texts.js';
@@ -25,10 +26,6 @@ export interface ProducerResult {
   duplicatesLater: number;
   extraction: EnqueueTally;
   digest: EnqueueTally;
-  /** Every jobId an extraction enqueue acknowledged (added or deduplicated into). */
-  ackedExtraction: Set<string>;
-  /** "<org>|<workstream>" -> the seq of the last digest schedule Redis acknowledged. */
-  lastDigestSeq: Map<string, number>;
   startedAt: number;
   endedAt: number;
 }
@@ -51,16 +48,18 @@ function errorKey(err: unknown): string {
  * host's POST /turns does. Some turns are sent twice (a retrying client), at once or a little
  * later. Digest schedules of one workstream are sent one after the other (a conversation's
  * turns are sequential), so "the last acknowledged schedule" is well defined.
+ *
+ * Every acknowledgement goes to the history (`rec`): the extraction's jobId and status, and the
+ * digest's debounce key ("<org>/<workstream>") with its turn's seq, for the harness's
+ * acknowledged-job and latest-data checks.
  */
-export async function produce(queues: LotaQueues, opts: SoakOptions, next: () => number, signal: AbortSignal, onProgress?: (sent: number) => void): Promise<ProducerResult> {
+export async function produce(queues: LotaQueues, opts: SoakOptions, rng: Rng, rec: Recorder, signal: AbortSignal): Promise<ProducerResult> {
   const result: ProducerResult = {
     turns: 0,
     duplicatesAtOnce: 0,
     duplicatesLater: 0,
     extraction: tally(),
     digest: tally(),
-    ackedExtraction: new Set(),
-    lastDigestSeq: new Map(),
     startedAt: Date.now(),
     endedAt: 0,
   };
@@ -91,16 +90,19 @@ export async function produce(queues: LotaQueues, opts: SoakOptions, next: () =>
     }
   };
 
+  const ack = (queue: string, r: EnqueueResult, data: { key?: string; seq?: number } = {}): void =>
+    rec.emit({ k: 'ack', proc: rec.proc, queue, jobId: r.jobId, status: r.status, t: nowUs(), ...data });
+
   const extract = async (data: { orgId: string; workstreamId: string; turnId: string; seq: number; text: string }): Promise<void> => {
     const r = await timed(result.extraction, () => queues.enqueueMemoryExtraction(data));
-    if (r) result.ackedExtraction.add(r.jobId);
+    if (r) ack('memory-extraction', r);
   };
 
   const digest = (orgId: string, workstreamId: string, turnId: string, seq: number): void => {
-    const key = `${orgId}|${workstreamId}`;
+    const key = `${orgId}/${workstreamId}`;
     const run = (chains.get(key) ?? Promise.resolve()).then(async () => {
       const r = await timed(result.digest, () => queues.scheduleMemoryDigest({ orgId, workstreamId, lastTurnId: turnId, seq }));
-      if (r) result.lastDigestSeq.set(key, seq);
+      if (r) ack('memory-digest', r, { key, seq });
     });
     chains.set(key, run);
     track(run);
@@ -109,7 +111,7 @@ export async function produce(queues: LotaQueues, opts: SoakOptions, next: () =>
   const t0 = performance.now();
   let due = 0;
   for (let seq = 1; seq <= opts.turns; seq++) {
-    due += -Math.log(1 - next()) * meanGap; // exponential gaps: bursts and lulls around the mean rate
+    due += -Math.log(1 - rng.next()) * meanGap; // exponential gaps: bursts and lulls around the mean rate
     const wait = t0 + due - performance.now();
     if (wait > 1) {
       try {
@@ -122,24 +124,24 @@ export async function produce(queues: LotaQueues, opts: SoakOptions, next: () =>
     while (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
 
     // Orgs are not equally busy: a quarter of them get half the turns (more lock contention there).
-    const hot = next() < 0.5;
-    const orgIndex = hot ? Math.floor(next() * Math.max(1, Math.floor(opts.orgs / 4))) : Math.floor(next() * opts.orgs);
+    const hot = rng.next() < 0.5;
+    const orgIndex = hot ? Math.floor(rng.next() * Math.max(1, Math.floor(opts.orgs / 4))) : Math.floor(rng.next() * opts.orgs);
     const orgId = `org-${orgIndex + 1}`;
-    const workstreamId = `ws-${Math.floor(next() * opts.workstreams) + 1}`;
+    const workstreamId = `ws-${Math.floor(rng.next() * opts.workstreams) + 1}`;
     const turnId = `turn-${seq}`;
-    const data = { orgId, workstreamId, turnId, seq, text: turnText(next, orgIndex) };
+    const data = { orgId, workstreamId, turnId, seq, text: turnText(rng, orgIndex) };
     result.turns++;
     track(extract(data));
     digest(orgId, workstreamId, turnId, seq);
 
-    const dup = next();
+    const dup = rng.next();
     if (dup < opts.duplicateRate / 2) {
       result.duplicatesAtOnce++;
       track(extract(data));
       digest(orgId, workstreamId, turnId, seq);
     } else if (dup < opts.duplicateRate) {
       result.duplicatesLater++;
-      const delay = 200 + next() * 2_800;
+      const delay = 200 + rng.next() * 2_800;
       track(
         sleep(delay).then(async () => {
           await extract(data);
@@ -147,7 +149,6 @@ export async function produce(queues: LotaQueues, opts: SoakOptions, next: () =>
         }),
       );
     }
-    if (seq % 100 === 0) onProgress?.(seq);
   }
   while (inflight.size > 0) await Promise.allSettled([...inflight]);
   result.endedAt = Date.now();

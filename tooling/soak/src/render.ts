@@ -1,4 +1,5 @@
-import type { Summary } from './analyze.js';
+import { CHECKS } from '@lota/fault-harness';
+import { found, SOAK_CHECKS, type Summary } from './analyze.js';
 import { fmtDuration, fmtMs, fmtSigned, max, percentile } from './stats.js';
 
 const pct = (part: number, whole: number): string => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : 'n/a');
@@ -19,8 +20,13 @@ export function summaryLines(s: Summary): string[] {
   const p = s.producer;
   const rows: Array<[string, string]> = [];
   const add = (label: string, value: string) => rows.push([label, value]);
-  // The two detectors see the same overlaps (one at entry, one from the intervals afterwards): report the larger count.
-  const overlapCount = Math.max(s.overlaps.probe.length, s.overlaps.intervals.length);
+  const lost = found(s, 'acked-job-lost');
+  const liveRuns = found(s, 'job-exclusion');
+  const [holders, tokens, store] = [found(s, 'lock-exclusion'), found(s, 'fencing-tokens'), found(s, 'fenced-store')];
+  const lockViolations = holders.length + tokens.length + store.length;
+  const latest = found(s, 'latest-data');
+  const exits = found(s, 'process-exit');
+  const first = (list: ReadonlyArray<{ message: string }>, n: number): string => (list.length ? ` (${list.slice(0, n).map((v) => v.message).join('; ')}${list.length > n ? '; ...' : ''})` : '');
   const maxWindow = Math.max(0, ...s.memory.rows.map((r) => r.windowMin));
 
   add('result', s.passed ? 'PASS' : `FAIL${s.interrupted ? ' (interrupted)' : !s.drained ? ' (queues did not drain in time)' : ''}`);
@@ -30,7 +36,12 @@ export function summaryLines(s: Summary): string[] {
   add('extraction enqueues', statuses(p.extraction));
   add('digest schedules', statuses(p.digest));
   add('jobs acknowledged', `${s.acked} distinct memory-extraction jobIds`);
-  add('jobs completed', `${s.completed} of ${s.acked}${s.completedByReconcile > 0 ? ` (${s.completedByReconcile} found completed by state, their event missed)` : ''}; ${s.digestRuns} digest runs`);
+  const notDone = s.notCompleted.slice(0, 5).map((l) => `${l.jobId}: ${l.state}${l.reason ? ` "${l.reason}"` : ''}`);
+  add(
+    'jobs completed',
+    `${s.completed} of ${s.acked}${s.completedByReconcile > 0 ? ` (${s.completedByReconcile} found completed by state, their event missed)` : ''}; ${s.digestRuns} digest runs` +
+      (notDone.length ? `; NOT COMPLETED: ${notDone.join('; ')}${s.notCompleted.length > 5 ? '; ...' : ''}` : ''),
+  );
   add('throughput', `${s.throughput.overall.toFixed(1)} jobs/s completed (${s.throughput.extractionOnly.toFixed(1)} extraction/s), first enqueue to last completion`);
   add('enqueue latency', `extraction ${latency(p.extraction.latencies)}`);
   add('', `digest     ${latency(p.digest.latencies)}`);
@@ -40,23 +51,31 @@ export function summaryLines(s: Summary): string[] {
   add('where slow calls come from', `driver event loop delay p99 ${fmtMs(d.loopDelayP99Ms)}, max ${fmtMs(d.loopDelayMaxMs)}; redis latency monitor (>= 50 ms): ${redisEvents || 'no events'}${d.redisLogWarnings.length ? `; redis log: ${d.redisLogWarnings.length} warning line(s)` : ''}`);
   add('worker kills', `${o.killEveryMs > 0 ? `${s.kills.length} SIGKILL (mean every ${fmtMs(o.killEveryMs)}, ${o.protect} protected), each replaced` : '0 (chaos off: --kill-every 0)'}; ${s.crashes.length} crashed on their own${s.crashes.length ? `: ${s.crashes.join(', ')}` : ''}`);
   add('stalled jobs recovered', `${s.stalled['memory-extraction']} extraction + ${s.stalled['memory-digest']} digest (BullMQ stalled events); ${s.interrupted_jobs.total} runs cut by a kill, ${s.interrupted_jobs.recovered} completed elsewhere`);
-  add('jobs lost', `${s.lost.length}  ${ok(s.lost.length === 0)}${s.lost.length ? ` (${s.lost.slice(0, 5).map((l) => `${l.jobId}: ${l.state}${l.reason ? ` "${l.reason}"` : ''}`).join('; ')}${s.lost.length > 5 ? '; ...' : ''})` : ''}`);
+  add('jobs lost', `${lost.length}  ${ok(lost.length === 0)}${first(lost, 3)}`);
   add('failed for good', `${s.failedForGood.length}  ${ok(s.failedForGood.length === 0)}${s.failedForGood.length ? ` (${s.failedForGood.slice(0, 3).map((f) => `${f.queue} ${f.jobId}: ${f.reason}`).join('; ')})` : ''}`);
-  add('duplicate runs', `${s.duplicates.extraRuns} extra successful runs of ${s.duplicates.jobs} jobs (at-least-once), ${s.duplicates.explained} explained by a kill after the run finished${s.duplicates.unexplained.length ? `; UNEXPLAINED: ${s.duplicates.unexplained.slice(0, 3).join('; ')}` : ''}`);
+  add('duplicate runs', `${s.duplicates.extraRuns} extra successful runs of ${s.duplicates.jobs} jobs (at-least-once); two live runs of one job at once: ${liveRuns.length}  ${ok(liveRuns.length === 0)}${first(liveRuns, 2)}`);
   add('re-run jobs', `${s.reruns} jobs started more than once (stalled recoveries and retried attempts)`);
   const failed = [...s.failedAttempts.entries()].sort((a, b) => b[1] - a[1]);
   add('failed attempts', failed.length ? failed.slice(0, 4).map(([k, v]) => `${v} x ${k}`).join('; ') : '0');
   add('lock sections', `${s.sections.total} over ${s.sections.orgs} orgs (busiest org ${s.sections.perOrgMax}); ${s.sections.closedByDeath} ended by their holder's SIGKILL (${s.kills.filter((k) => k.inSection).length} of ${s.kills.length} kills landed inside one); ${s.sections.stillOpen} left open by a live holder`);
-  add('lock overlaps', `${overlapCount}  ${ok(overlapCount === 0)} (probe at entry: ${s.overlaps.probe.length}; Redis-time intervals: ${s.overlaps.intervals.length}; fencing tokens out of order: ${s.sections.tokenOrderViolations})`);
+  add(
+    'lock overlaps',
+    `${lockViolations}  ${ok(lockViolations === 0)} (live effect while another holder was live: ${holders.length}; fencing tokens out of order: ${tokens.length}; store accepted out of order: ${store.length})${first([...holders, ...tokens, ...store], 1)}`,
+  );
   add('fenced writes', `${s.fence.accepted} accepted, ${s.fence.refused} refused (stale token), ${s.fence.added} memories added`);
-  add('digest latest data', `${s.digest.latestDigested} of ${s.digest.workstreams} workstreams had their last acknowledged schedule digested${s.digest.misses.length ? ` (${s.digest.misses.length} not: ${s.digest.misses.slice(0, 3).map((m) => `${m.key} last ${m.lastSeq}, digested ${m.digested.join('/') || 'none'}`).join('; ')})` : ''}`);
+  add('digest latest data', `${s.digestKeys - latest.length} of ${s.digestKeys} workstreams ran the data of their last acknowledged schedule (or newer) last${first(latest, 3)}`);
   const c = s.cache;
-  add('embedding cache', `${pct(c.hits, c.hits + c.misses)} hit rate (${c.hits} hits, ${c.memoryHits} from process memory; ${c.misses} misses; ${c.providerCalls} provider calls; ${c.errors} errors; last report per process)`);
+  const vectors = found(s, 'vectors');
+  add(
+    'embedding cache',
+    `${pct(c.hits, c.hits + c.misses)} hit rate (${c.hits} hits, ${c.memoryHits} from process memory; ${c.misses} misses; ${c.providerCalls} provider calls; ${c.errors} errors; last report per process); ` +
+      `wrong vectors: ${vectors.length}  ${ok(vectors.length === 0)}${first(vectors, 1)}`,
+  );
   const judged = s.memory.rows.filter((r) => r.verdict !== 'too short');
   add('memory growth', judged.length ? judged.map((r) => `${r.name} ${fmtSigned(r.heapSlopePerMin)} MB/min heap (${fmtSigned(r.rssPerMin)} rss) over ${r.windowMin.toFixed(1)} min`).join('; ') : `no worker judged (longest window after warm-up ${maxWindow.toFixed(1)} min)`);
   add('memory verdict', `${s.memory.ok ? 'OK' : 'CHECK'}: ${s.memory.verdict}`);
   const codes = Object.entries(s.shutdown.exitCodes).map(([code, n]) => `${n} x ${/^\d+$/.test(code) ? `exit ${code}` : code}`).join(', ');
-  add('worker shutdown', `${s.shutdown.stopped} stopped with SIGTERM at the end: ${codes || 'none'}; slowest ${fmtMs(s.shutdown.slowestMs)}`);
+  add('worker shutdown', `${s.shutdown.stopped} told to stop at the end: ${codes || 'none'}; slowest ${fmtMs(s.shutdown.slowestMs)}${exits.length ? `; ${exits.length} EXIT PROBLEM(S)${first(exits, 3)}` : ''}`);
   const logs = s.logCounts.filter(([k]) => !k.startsWith('info ')).slice(0, 4);
   add('worker log', `${logs.map(([k, v]) => `${v} x ${k}`).join('; ') || 'no warnings or errors'}${s.logRaw ? `; ${s.logRaw} non-JSON lines` : ''}`);
 
@@ -128,24 +147,28 @@ export function markdown(s: Summary, header: string, lines: readonly string[]): 
   if (s.diagnostics.redisLogWarnings.length) {
     out.push('Redis log warnings:', '', '```', ...s.diagnostics.redisLogWarnings.slice(0, 20), '```', '');
   }
-  out.push('## Lock overlaps', '');
-  if (s.overlaps.probe.length + s.overlaps.intervals.length === 0) {
-    out.push(`None: ${s.sections.total} sections over ${s.sections.orgs} orgs, each entered after the previous holder of its org left (or died). Intervals: \`results/latest-lock-intervals.jsonl\`.`, '');
-  } else {
-    for (const line of s.overlaps.probe.slice(0, 20)) out.push(`- probe: \`${line}\``);
-    for (const ov of s.overlaps.intervals.slice(0, 20)) {
-      out.push(`- ${ov.org}: ${ov.a.worker} token ${ov.a.token} (job ${ov.a.jobId}, ${ov.a.end}) and ${ov.b.worker} token ${ov.b.token} (job ${ov.b.jobId}) both inside for ${ov.overlapMs.toFixed(3)} ms`);
-    }
-    out.push('');
-  }
+  out.push('## Guarantees (checks of @lota/fault-harness on the history)', '');
+  out.push(
+    ...table(
+      ['check', 'violations', 'first ones'],
+      CHECKS.map((check) => {
+        if (!SOAK_CHECKS.has(check)) return [check, 'n/a', 'the soak records no events for it'];
+        const list = found(s, check);
+        return [check, String(list.length), list.slice(0, 5).map((v) => v.message.replace(/\|/g, '\\|')).join('<br>') || '-'];
+      }),
+    ),
+    '',
+    `Lock sections: ${s.sections.total} over ${s.sections.orgs} orgs. Every event behind these checks (sections, effects, runs, acknowledgements, kills, exits): \`results/latest-history.jsonl\`.`,
+    '',
+  );
   const failed = [...s.failedAttempts.entries()].sort((a, b) => b[1] - a[1]);
   out.push('## Failed attempts (retried unless listed as failed for good)', '');
   out.push(...(failed.length ? table(['count', 'reason'], failed.map(([k, v]) => [String(v), k.replace(/\|/g, '\\|')])) : ['none']), '');
   out.push('## Worker log (warn and error lines, by message)', '');
   const logs = s.logCounts.filter(([k]) => !k.startsWith('info '));
   out.push(...(logs.length ? table(['count', 'level and message'], logs.map(([k, v]) => [String(v), k.replace(/\|/g, '\\|')])) : ['none']), '');
-  if (s.lost.length) {
-    out.push('## Lost jobs', '', ...table(['jobId', 'state now', 'reason'], s.lost.map((l) => [l.jobId, l.state, l.reason])), '');
+  if (s.notCompleted.length) {
+    out.push('## Acknowledged jobs BullMQ did not complete', '', ...table(['jobId', 'state now', 'reason'], s.notCompleted.map((l) => [l.jobId, l.state, l.reason])), '');
   }
   return out.join('\n');
 }

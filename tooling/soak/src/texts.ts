@@ -1,16 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/** mulberry32: a tiny seeded PRNG; the same seed gives the same run (turns, duplicates, kill times). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { createRng, type Rng } from '@lota/fault-harness';
 
 const SUBJECTS = ['The billing team', 'Our mobile app', 'The data platform', 'The support desk', 'Legal', 'The search service', 'Marketing', 'The infra group'];
 const VERBS = ['prefers', 'migrated to', 'is evaluating', 'deprecated', 'standardised on', 'needs', 'rejected', 'pays for'];
@@ -22,12 +11,12 @@ const REASONS = ['for compliance', 'to cut costs', 'after the outage', 'for the 
  * facts repeat across turns: the embedding cache and the idempotent store see real hits), and
  * sometimes a question (which extraction skips).
  */
-export function turnText(next: () => number, orgIndex: number): string {
-  const pick = <T>(list: readonly T[], salt: number): T => list[(Math.floor(next() * 5) + orgIndex * salt) % list.length] as T;
-  const n = 1 + Math.floor(next() * 3);
+export function turnText(rng: Rng, orgIndex: number): string {
+  const pick = <T>(list: readonly T[], salt: number): T => list[(Math.floor(rng.next() * 5) + orgIndex * salt) % list.length] as T;
+  const n = 1 + Math.floor(rng.next() * 3);
   const sentences: string[] = [];
   for (let i = 0; i < n; i++) sentences.push(`${pick(SUBJECTS, 3)} ${pick(VERBS, 5)} ${pick(OBJECTS, 7)} ${pick(REASONS, 11)}.`);
-  if (next() < 0.3) sentences.push('Can you remind me what we decided?');
+  if (rng.next() < 0.3) sentences.push('Can you remind me what we decided?');
   return sentences.join(' ');
 }
 
@@ -52,8 +41,8 @@ export function extractFacts(text: string): Fact[] {
 
 /** A unit vector seeded by the text's sha256: the same text gets the same vector in every process. */
 export function hashVector(text: string, dimensions: number): number[] {
-  const next = prng(createHash('sha256').update(text).digest().readUInt32LE(0));
-  const v = Array.from({ length: dimensions }, () => next() * 2 - 1);
+  const rng = createRng(createHash('sha256').update(text).digest().readUInt32LE(0));
+  const v = Array.from({ length: dimensions }, () => rng.next() * 2 - 1);
   const norm = Math.hypot(...v) || 1;
   return v.map((x) => x / norm);
 }

@@ -1,19 +1,22 @@
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLotaRuntime, type EmbeddingProvider, type JobPayload, type LotaRuntime, type OrgMemoryLock, type Processor } from '@lota/runtime';
+import { createRecorder, FencedStore, nowUs, sendMessage, STOP_LINE, type RunHandle } from '@lota/fault-harness';
+import { createLotaRuntime, type EmbeddingProvider, type JobPayload, type LockContext, type LotaRuntime, type OrgMemoryLock, type Processor } from '@lota/runtime';
 import { UnrecoverableError } from 'bullmq';
 import { WORKER_CONFIG_ENV, WORKER_NAME_ENV, type WorkerConfig, type WorkerMessage } from './config.js';
 import { soakKeys } from './keys.js';
 import { jsonLogger } from './log.js';
-import { PROBE_ENTER, PROBE_LEAVE, STORE_WRITE } from './scripts.js';
-import { extractFacts, hashVector } from './texts.js';
+import { extractFacts, hashVector, type Fact } from './texts.js';
 
 /**
  * A soak worker process: @lota/runtime (one connection manager, its queues, the org memory
  * lock, the embedding cache) running memory-extraction and memory-digest jobs the way the
  * sample host does (model time outside the lock; under the org lock: extract, embed through
- * the cache, write to a fenced store), plus the soak's accounting: every processor start,
- * success and failed attempt goes to a run log; every lock section is stamped on entry and
- * exit by Redis (the probe); memory is reported to the driver over stdout.
+ * the cache, write to a fenced store), writing what it does to the fault-harness history on
+ * stdout: every processor run (start, effects, end), every lock section (start with its fencing
+ * token, the fenced write as an effect, end, and when its signal aborted), stamped with the
+ * harness clock. Memory reports and 'ready' go to the driver as control messages; logs (JSON)
+ * to stderr. The line `stop` on stdin (or stdin closing: the driver died) shuts it down.
  *
  * The workers are registered with `runtime.queues.registerWorker` rather than the runtime's
  * `workers` config, because only the former takes BullMQ worker options: a soak that kills
@@ -23,10 +26,13 @@ import { extractFacts, hashVector } from './texts.js';
 const name = process.env[WORKER_NAME_ENV] ?? `worker-${process.pid}`;
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? 'null') as WorkerConfig | null;
 const logger = jsonLogger({ worker: name }, 'warn');
+const rec = createRecorder(name);
 
 function send(message: WorkerMessage): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+  sendMessage(message);
 }
+
+const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 class StaleWriteError extends Error {
   override readonly name = 'StaleWriteError';
@@ -50,6 +56,12 @@ function parseTurn(data: JobPayload, queue: string, needText: boolean): Turn {
   const seq = data.seq;
   if (typeof seq !== 'number' || !Number.isInteger(seq)) throw new UnrecoverableError(`${queue} job data has no integer 'seq'`);
   return { orgId: str('orgId'), workstreamId: str('workstreamId'), turnId: str(needText ? 'turnId' : 'lastTurnId'), seq, text: needText ? str('text') : '' };
+}
+
+/** The debounce key and sequence number a digest job carries, for its history run (latest-data check). */
+function digestData(data: JobPayload): { key?: string; seq?: number } {
+  const { orgId, workstreamId, seq } = data;
+  return typeof orgId === 'string' && typeof workstreamId === 'string' && typeof seq === 'number' ? { key: `${orgId}/${workstreamId}`, seq } : {};
 }
 
 function localProvider(cfg: WorkerConfig): EmbeddingProvider {
@@ -91,87 +103,99 @@ async function main(cfg: WorkerConfig): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  // The driver holds our stdin: if it dies (even by SIGKILL), stdin ends and we go too.
-  process.stdin.on('end', () => shutdown('driver gone (stdin closed)'));
+  // The driver asks for a stop on stdin; if it dies (even by SIGKILL), stdin ends and we go too.
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    if (line.trim() === STOP_LINE) shutdown('stop requested');
+  });
+  lines.on('close', () => shutdown('driver gone (stdin closed)'));
   process.stdin.on('error', () => shutdown('driver gone (stdin error)'));
-  process.stdin.resume();
 
   await runtime.connect();
   // Captured now: the runtime's getters throw once disconnect() starts, while active jobs still finish.
   const redis = runtime.redis.getConnection();
+  const store = new FencedStore(redis, keys.store);
   const locks: Pick<OrgMemoryLock, 'withOrgMemoryLock'> = cfg.unsafeNoLock
     ? {
-        // --unsafe-no-lock: no mutual exclusion at all; only proves the probe and the checks catch it.
-        withOrgMemoryLock: async (orgId, fn) => fn({ fencingToken: await redis.incr(`${keys.fence(orgId)}:unsafe`), signal: new AbortController().signal, scope: `org:${orgId}` }),
+        // --unsafe-no-lock: no mutual exclusion at all; only proves the checks catch it.
+        withOrgMemoryLock: async (orgId, fn) => fn({ fencingToken: nowUs(), signal: new AbortController().signal, scope: `org:${orgId}` }),
       }
     : runtime.locks;
   const embeddings = runtime.embeddings;
   const counts = { extractionStarted: 0, extractionDone: 0, digestDone: 0, failedAttempts: 0 };
 
-  const record = (kind: 'S' | 'D' | 'F', queue: string, jobId: string, detail: string) =>
-    redis.rpush(keys.runLog, `${kind}|${queue}|${jobId}|${name}|${detail}`);
+  /**
+   * The org lock's section, recorded in the history: embed the facts, the rest of a real host's
+   * section (vector index, DB write: long enough that kills land inside locks too), then the
+   * fenced write (the section's and the run's effect, stamped with whether the lease was live).
+   * An accepted write adds the turn's new facts (HSETNX: re-runs are idempotent); a refused one
+   * (a newer token wrote first) fails the attempt, and BullMQ retries it with a new token.
+   */
+  const section = async (ctx: LockContext, run: RunHandle, turn: Turn, facts: Fact[]): Promise<{ added: number; fencingToken: number }> => {
+    const s = rec.enterSection(ctx.scope, ctx.fencingToken, ctx.signal);
+    try {
+      const vectors = facts.length > 0 ? await embeddings.embed(facts.map((f) => f.text)) : [];
+      if (facts.length > 0) {
+        // What the cache returned must be what the provider gives these texts (stored as float32).
+        const wrong = facts.filter((f, i) => JSON.stringify(vectors[i]) !== JSON.stringify(Array.from(Float32Array.from(hashVector(f.text, cfg.embeddingDimensions)))));
+        rec.vector(wrong.length === 0, wrong.length === 0 ? undefined : `${wrong.length} of ${facts.length} facts of turn ${turn.turnId}, e.g. "${wrong[0]?.text ?? ''}"`);
+      }
+      await sleep(cfg.inLockDelayMinMs + Math.random() * (cfg.inLockDelayMaxMs - cfg.inLockDelayMinMs), undefined, { signal: ctx.signal });
+      ctx.signal.throwIfAborted(); // the lease is gone: do not write (the fence covers a pause after this check)
+      s.effect('store-write');
+      run.effect('store-write');
+      const w = await store.write(ctx.scope, ctx.fencingToken, turn.turnId);
+      if (!w.accepted) throw new StaleWriteError(`the store refused fencing token ${ctx.fencingToken} for org '${turn.orgId}' (last accepted: ${w.last})`);
+      const storedAt = Date.now();
+      const tx = redis.multi();
+      for (const [i, f] of facts.entries()) {
+        tx.hsetnx(keys.memories(turn.orgId), f.id, JSON.stringify({ text: f.text, workstreamId: turn.workstreamId, turnId: turn.turnId, fencingToken: ctx.fencingToken, storedAt, embedding: vectors[i] ?? [] }));
+      }
+      const added = ((await tx.exec()) ?? []).reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
+      s.end(ctx.signal.aborted ? 'lost' : 'ok');
+      return { added, fencingToken: ctx.fencingToken };
+    } catch (err) {
+      s.end(ctx.signal.aborted ? 'lost' : 'error', describe(err));
+      throw err;
+    }
+  };
 
   const extraction: Processor<JobPayload> = async (job, _token, signal) => {
     const q = 'memory-extraction';
-    const jobId = job.id ?? '?';
+    const run = rec.startRun(q, job.id ?? '?', signal);
     counts.extractionStarted++;
-    await record('S', q, jobId, String(job.attemptsMade));
     try {
       const turn = parseTurn(job.data, q, true);
       // The model call of a real host: outside the lock, so other jobs of the org proceed.
       const delay = cfg.modelDelayMinMs + Math.random() * (cfg.modelDelayMaxMs - cfg.modelDelayMinMs);
       await sleep(delay, undefined, signal ? { signal } : {});
       const facts = extractFacts(turn.text);
-      const [accepted, n, token] = await locks.withOrgMemoryLock(
-        turn.orgId,
-        async ({ fencingToken, signal: lease }): Promise<[number, number, number]> => {
-          const probe = [keys.holder(turn.orgId), keys.open(turn.orgId)];
-          const overlap = await redis.eval(PROBE_ENTER, 5, ...probe, keys.dead, keys.overlaps, keys.orgs, turn.orgId, fencingToken, name, jobId);
-          if (overlap === 1) logger.error({ orgId: turn.orgId, fencingToken, jobId }, 'probe: another live holder is inside this org lock');
-          try {
-            const vectors = facts.length > 0 ? await embeddings.embed(facts.map((f) => f.text)) : [];
-            // The rest of a real host's section (vector index, DB write): long enough that kills land inside locks too.
-            await sleep(cfg.inLockDelayMinMs + Math.random() * (cfg.inLockDelayMaxMs - cfg.inLockDelayMinMs), undefined, { signal: lease });
-            lease.throwIfAborted(); // the lease is gone: do not write (the fence covers a pause after this check)
-            const storedAt = Date.now();
-            const args = facts.flatMap((f, i) => [
-              f.id,
-              JSON.stringify({ text: f.text, workstreamId: turn.workstreamId, turnId: turn.turnId, fencingToken, storedAt, embedding: vectors[i] ?? [] }),
-            ]);
-            const [ok, value] = (await redis.eval(STORE_WRITE, 3, keys.fence(turn.orgId), keys.memories(turn.orgId), keys.counters, fencingToken, ...args)) as [number, number];
-            return [ok, value, fencingToken];
-          } finally {
-            await redis.eval(PROBE_LEAVE, 3, ...probe, keys.intervals(turn.orgId), fencingToken, name);
-          }
-        },
-        signal ? { signal } : {},
-      );
-      if (accepted !== 1) throw new StaleWriteError(`the store refused fencing token ${token} for org '${turn.orgId}' (last accepted: ${n})`);
-      await record('D', q, jobId, String(token));
+      const { added, fencingToken } = await locks.withOrgMemoryLock(turn.orgId, (ctx) => section(ctx, run, turn, facts), signal ? { signal } : {});
       counts.extractionDone++;
-      return { facts: facts.length, added: n, fencingToken: token };
+      run.end(true);
+      return { facts: facts.length, added, fencingToken };
     } catch (err) {
       counts.failedAttempts++;
-      await record('F', q, jobId, err instanceof Error ? `${err.name}: ${err.message}` : String(err)).catch(() => undefined);
+      run.end(false, describe(err));
       throw err;
     }
   };
 
-  const digest: Processor<JobPayload> = async (job) => {
+  const digest: Processor<JobPayload> = async (job, _token, signal) => {
     const q = 'memory-digest';
-    const jobId = job.id ?? '?';
-    await record('S', q, jobId, String(job.attemptsMade));
+    const run = rec.startRun(q, job.id ?? '?', signal, digestData(job.data));
     try {
       const turn = parseTurn(job.data, q, false);
       const memories = await redis.hlen(keys.memories(turn.orgId));
       const key = keys.digest(turn.orgId, turn.workstreamId);
+      run.effect('digest-write');
       await redis.multi().hset(key, { lastTurnId: turn.turnId, seq: turn.seq, memories, digestedAt: Date.now() }).hincrby(key, 'runs', 1).exec();
-      await record('D', q, jobId, `${turn.orgId}|${turn.workstreamId}|${turn.seq}`);
       counts.digestDone++;
+      run.end(true);
       return { memories, seq: turn.seq };
     } catch (err) {
       counts.failedAttempts++;
-      await record('F', q, jobId, err instanceof Error ? `${err.name}: ${err.message}` : String(err)).catch(() => undefined);
+      run.end(false, describe(err));
       throw err;
     }
   };

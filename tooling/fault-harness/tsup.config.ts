@@ -1,0 +1,3 @@
+import { defineBuild } from '@lota/build-config/tsup';
+
+export default defineBuild();
