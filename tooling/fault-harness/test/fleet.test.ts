@@ -44,9 +44,10 @@ describe('fleet', () => {
     await p.message((m) => m.event === 'ready', 10_000);
     p.pause();
     expect(p.paused).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    // Timers may fire a little early against the monotonic clock: sleep longer than asserted.
+    await new Promise((r) => setTimeout(r, 110));
     p.cont();
-    p.send('block 150');
+    p.send('block 160');
     await p.message((m) => m.event === 'blocked', 5_000);
     const stalls = history.of('stall');
     expect(stalls.map((s) => s.kind).sort()).toEqual(['block', 'stop']);
