@@ -235,11 +235,13 @@ async function produce(runtime: LotaRuntime, rec: Recorder, schedule: Schedule, 
     return n;
   };
   let turn = 0;
+  let sent = 0;
   const ack = (queue: string, r: { jobId: string; status: string }, extra: { key?: string; seq?: number } = {}): void =>
-    rec.emit({ k: 'ack', proc: rec.proc, queue, jobId: r.jobId, status: r.status, t: nowUs(), ...extra });
+    rec.emit({ k: 'ack', proc: rec.proc, queue, jobId: r.jobId, status: r.status, t: nowUs(), sent, ...extra });
   while (nowUs() < until) {
     const orgId = rng.pick(schedule.orgs);
     const roll = rng.next();
+    sent = nowUs();
     try {
       if (roll < 0.6) {
         const turnId = `t${++turn}`;

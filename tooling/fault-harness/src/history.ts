@@ -81,6 +81,12 @@ export interface Ack {
   jobId: string;
   status: string;
   t: number;
+  /**
+   * When the enqueue was sent (µs). A fault that loses queue data and ends after this instant may
+   * have been applied after the job was written, even if the acknowledgement arrives later (the
+   * add ran just before a FLUSHALL, its reply read after the FLUSHALL's). Defaults to `t`.
+   */
+  sent?: number;
   key?: string;
   seq?: number;
 }

@@ -132,6 +132,21 @@ describe('jobs', () => {
     expect(checkAckedJobsRan(history([...events, { k: 'fault', kind: 'flushall', target: 'redis', t0: 1, t1: 2, loses: ['queue'] }]))).toHaveLength(1);
   });
 
+  it('a loss that ended after the enqueue was sent excuses it, even when the ack is read after the loss ended', () => {
+    // Seen in the campaign (seed 127): FLUSHALL sent while Redis was paused, an add sent then too;
+    // on resume Redis ran the add, then FLUSHALL; the add's reply was read 1.7 ms after FLUSHALL's.
+    const flush: HistoryEvent = { k: 'fault', kind: 'flushall', target: 'redis', t0: 100, t1: 200, loses: ['queue'] };
+    const sentDuring: HistoryEvent = { k: 'ack', proc: 'producer', queue: 'q', jobId: 'j', status: 'added', t: 202, sent: 150 };
+    expect(checkAckedJobsRan(history([flush, sentDuring]))).toEqual([]);
+    // Sent after the loss had ended: it must run.
+    const sentAfter: HistoryEvent = { k: 'ack', proc: 'producer', queue: 'q', jobId: 'j', status: 'added', t: 260, sent: 201 };
+    expect(checkAckedJobsRan(history([flush, sentAfter]))).toHaveLength(1);
+    // Latest data: the same rule for the last acknowledged call of a key.
+    const lastSentDuring: HistoryEvent = { k: 'ack', proc: 'p', queue: 'd', jobId: 'd1', status: 'added', t: 202, sent: 150, key: 'k', seq: 1 };
+    expect(checkLatestDataRunsLast(history([flush, lastSentDuring]), ['d'])).toEqual([]);
+    expect(checkLatestDataRunsLast(history([flush, { ...lastSentDuring, sent: 201 }]), ['d'])).toHaveLength(1);
+  });
+
   it('the last acknowledged data of a debounce key must be the data of its last successful run', () => {
     const acks: HistoryEvent[] = [
       { k: 'ack', proc: 'p', queue: 'q', jobId: 'd1', status: 'added', t: 0, key: 'k', seq: 1 },

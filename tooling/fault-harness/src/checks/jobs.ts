@@ -3,7 +3,7 @@ import type { Violation } from './violation.js';
 
 /**
  * No acknowledged job is lost: every job id an enqueue returned has a successful run by the end,
- * unless a fault that may lose queue data (see history.ts) came after the acknowledgement.
+ * unless a fault that may lose queue data (see history.ts) ended after the enqueue was sent.
  * Latest-wins queues (`latestWins`) are left to {@link checkLatestDataRunsLast}: there a later
  * call may replace a pending job by design, and only the latest data must run.
  */
@@ -16,7 +16,7 @@ export function checkAckedJobsRan(history: History, latestWins: readonly string[
     if (latestWins.includes(ack.queue)) continue;
     const job = `${ack.queue}/${ack.jobId}`;
     if (ranOk.has(job) || reported.has(job)) continue;
-    if (history.lossBetween('queue', ack.t, Number.POSITIVE_INFINITY)) continue;
+    if (history.lossBetween('queue', ack.sent ?? ack.t, Number.POSITIVE_INFINITY)) continue;
     reported.add(job);
     violations.push({ check: 'acked-job-lost', message: `job ${job} was acknowledged (${ack.status}) at ${ack.t} µs by ${ack.proc} and never completed` });
   }
@@ -33,12 +33,12 @@ export function checkAckedJobsRan(history: History, latestWins: readonly string[
  */
 export function checkLatestDataRunsLast(history: History, queues: readonly string[]): Violation[] {
   const violations: Violation[] = [];
-  const lastAck = new Map<string, { seq: number; t: number; status: string; jobId: string }>();
+  const lastAck = new Map<string, { seq: number; t: number; sent: number; status: string; jobId: string }>();
   for (const ack of history.of('ack')) {
     if (!queues.includes(ack.queue) || ack.key === undefined || ack.seq === undefined) continue;
     const key = `${ack.queue}/${ack.key}`;
     const prev = lastAck.get(key);
-    if (!prev || ack.t > prev.t) lastAck.set(key, { seq: ack.seq, t: ack.t, status: ack.status, jobId: ack.jobId });
+    if (!prev || ack.t > prev.t) lastAck.set(key, { seq: ack.seq, t: ack.t, sent: ack.sent ?? ack.t, status: ack.status, jobId: ack.jobId });
   }
   const ends = new Map(history.of('run-end').map((e) => [e.id, e]));
   const lastRun = new Map<string, { seq: number | undefined; t: number; id: string }>();
@@ -50,7 +50,7 @@ export function checkLatestDataRunsLast(history: History, queues: readonly strin
     if (!prev || end.t > prev.t) lastRun.set(key, { seq: run.seq, t: end.t, id: run.id });
   }
   for (const [key, ack] of lastAck) {
-    if (history.lossBetween('queue', ack.t, Number.POSITIVE_INFINITY)) continue;
+    if (history.lossBetween('queue', ack.sent, Number.POSITIVE_INFINITY)) continue;
     const run = lastRun.get(key);
     if (ack.status === 'deduplicated' && !(run?.seq !== undefined && run.seq >= ack.seq)) {
       violations.push({ check: 'latest-data', message: `${key}: the last acknowledged call (seq ${ack.seq}) was reported 'deduplicated': its data never runs` });
