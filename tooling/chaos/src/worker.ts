@@ -160,8 +160,19 @@ async function connected(): Promise<LotaRuntime | undefined> {
   }
 }
 
-/** What a stop does once the worker runs (until then: nothing to close). */
+/** What a stop does once the worker runs (set when the worker is up). */
 let onStop: () => Promise<void> = () => Promise.resolve();
+/** Set once the worker is up: a stop that arrives before (while it connects) runs when it is. */
+let up = false;
+
+/** Closes everything, then checks that nothing holds the process (the stop itself must end it). */
+function stopNow(): void {
+  void onStop().then(() => {
+    // Nothing else: the process must now end by itself (no handle left open). If it does
+    // not, say what still holds it (this timer itself does not keep the process alive).
+    setTimeout(() => void reportLeftovers(), 1_000).unref();
+  });
+}
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
@@ -172,17 +183,16 @@ lines.on('line', (line) => {
     stopping = true;
     lines.close();
     process.stdin.destroy();
-    void onStop().then(() => {
-      // Nothing else: the process must now end by itself (no handle left open). If it does
-      // not, say what still holds it (this timer itself does not keep the process alive).
-      setTimeout(() => void reportLeftovers(), 1_000).unref();
-    });
+    if (up) stopNow();
   }
 });
 
 async function main(): Promise<void> {
   const runtime = await connected();
-  if (!runtime) return;
+  if (!runtime) {
+    stopNow(); // told to stop while connecting: the failed runtime is closed; check what is left
+    return;
+  }
   const storeClient = new Redis(config.storeUrl, { maxRetriesPerRequest: 3 });
   storeClient.on('error', () => undefined);
   const store = new FencedStore(storeClient, `${config.keyPrefix}:store`);
@@ -277,7 +287,11 @@ async function main(): Promise<void> {
     await rec.timed('disconnect', config.disconnectTimeoutMs, () => runtime.disconnect({ timeoutMs: config.disconnectTimeoutMs })).catch(() => undefined);
     storeClient.disconnect();
   };
+  up = true;
   sendMessage({ event: 'ready', pid: process.pid });
+  // Told to stop while it connected (found by the campaign, seed 280: a replacement worker
+  // connecting through a Redis restart got the stop mid-connect and never closed its runtime).
+  if (stopping) stopNow();
 }
 
 main().catch((err: unknown) => {
