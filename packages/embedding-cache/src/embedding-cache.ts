@@ -1,9 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKey, KeyScope } from './cache-key.js';
-import { CacheConfigError, InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { Flight } from './flight.js';
-import { stderrLogger, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
+import { checkClient, validateCacheOptions, type EmbeddingCacheOptions, type ResolvedEmbeddingCacheOptions } from './options.js';
 import { checkProvider, checkVectors, type EmbeddingProvider } from './provider.js';
 import { decodeVector, encodeVector } from './vector-codec.js';
 import { VectorStore, type WriteEntry } from './vector-store.js';
@@ -18,36 +19,6 @@ const MAX_FOREIGN_FAILURES = 2;
 const MAX_KNOWN_FAMILIES = 1_024;
 /** At most one warning per kind per 10 s: an outage must not flood the logs. */
 const WARN_INTERVAL_MS = 10_000;
-
-/** Options of {@link createEmbeddingCache}. */
-export interface EmbeddingCacheOptions {
-  /** The Redis (or Cluster) holding vectors. Any eviction policy is fine: an evicted entry is a miss. */
-  redis: Redis | Cluster;
-  /** How long a stored vector lives. @defaultValue 86_400 (a day) */
-  ttlSeconds?: number;
-  /** Keys are `<prefix>:emb:v1:...`. @defaultValue 'lota' */
-  prefix?: string;
-  /** In-process LRU in front of Redis, sized by entries; `false` turns it off. @defaultValue { maxEntries: 1_000 } */
-  memory?: { maxEntries: number } | false;
-  /**
-   * Longest a Redis lookup may take before it counts as a miss; also how long write-back waiting
-   * for budget may go without Redis acknowledging any write before it is dropped. @defaultValue 250
-   */
-  timeoutMs?: number;
-  /** Most texts sent to the provider in one call; larger miss sets go in chunks. @defaultValue 256 */
-  batchSize?: number;
-  /** Provider calls run at once for one batch's chunks. @defaultValue 4 */
-  maxParallelCalls?: number;
-  /**
-   * Write-back sent to Redis and not yet acknowledged, in bytes, at most. Past it, a call that
-   * embedded new vectors waits (before it returns) until Redis has absorbed enough: back-pressure,
-   * not drops, while Redis is healthy. One write larger than this is sent alone.
-   * @defaultValue 16_777_216 (16 MiB: about 2 700 vectors of 1 536 dimensions)
-   */
-  maxPendingWriteBytes?: number;
-  /** pino-compatible logger. @defaultValue warnings and errors to stderr */
-  logger?: Logger;
-}
 
 /** Options of one {@link EmbeddingCache.embedMany} call. */
 export interface EmbedManyOptions {
@@ -83,13 +54,6 @@ function toArray(vector: Float32Array): number[] {
   for (let i = 0; i < vector.length; i++) out[i] = vector[i] ?? 0;
   return out;
 }
-
-const positiveInt = (name: string, v: unknown, min = 1): number => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new CacheConfigError(`@lota/embedding-cache: ${name} must be a whole number >= ${min}, got ${String(v)}.`);
-  }
-  return v;
-};
 
 /** `work`, or the signal's reason as soon as it aborts (whatever `work` does later is ignored). */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -135,31 +99,19 @@ export class EmbeddingCache {
   private readonly counters: EmbeddingCacheStats = { hits: 0, misses: 0, memoryHits: 0, providerCalls: 0, errors: 0, coalesced: 0, writesDropped: 0 };
   private readonly lastWarning = { redis: 0, drop: 0 };
 
-  constructor(opts: EmbeddingCacheOptions) {
-    if (typeof opts !== 'object' || opts === null) throw new CacheConfigError('@lota/embedding-cache: createEmbeddingCache() needs an options object with redis.');
-    const known = ['redis', 'ttlSeconds', 'prefix', 'memory', 'timeoutMs', 'batchSize', 'maxParallelCalls', 'maxPendingWriteBytes', 'logger'];
-    const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-    if (unknown.length) throw new CacheConfigError(`@lota/embedding-cache: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}.`);
-    const redis = opts.redis as Partial<Redis> | undefined;
-    if (typeof redis !== 'object' || typeof redis.mgetBuffer !== 'function' || !('status' in redis)) {
-      throw new CacheConfigError('@lota/embedding-cache: redis must be an ioredis Redis or Cluster instance.');
-    }
-    const prefix = opts.prefix ?? 'lota';
-    if (typeof prefix !== 'string' || !/^[^\s{}]+$/.test(prefix)) throw new CacheConfigError('@lota/embedding-cache: prefix must be a non-empty string without spaces or braces.');
-    this.prefix = prefix;
-    const ttlSeconds = positiveInt('ttlSeconds', opts.ttlSeconds ?? 86_400);
-    const timeoutMs = positiveInt('timeoutMs', opts.timeoutMs ?? 250);
-    const maxPendingWriteBytes = positiveInt('maxPendingWriteBytes', opts.maxPendingWriteBytes ?? 16 * 1024 * 1024);
-    this.batchSize = positiveInt('batchSize', opts.batchSize ?? 256);
-    this.maxParallelCalls = positiveInt('maxParallelCalls', opts.maxParallelCalls ?? 4);
-    const memory = opts.memory ?? { maxEntries: 1_000 };
-    if (memory !== false) {
-      if (typeof memory !== 'object') throw new CacheConfigError('@lota/embedding-cache: memory must be { maxEntries } or false.');
-      this.memory = new LRUCache({ max: positiveInt('memory.maxEntries', memory.maxEntries), ttl: ttlSeconds * 1_000 });
-    }
-    this.logger = opts.logger ?? stderrLogger;
+  /** Prefer {@link createEmbeddingCache}; the two forms are the same as its own. */
+  constructor(redis: Redis | Cluster, resolved: ResolvedEmbeddingCacheOptions);
+  constructor(opts: EmbeddingCacheOptions);
+  constructor(first: EmbeddingCacheOptions | Redis | Cluster, resolved?: ResolvedEmbeddingCacheOptions) {
+    const given = resolved === undefined ? validateCacheOptions(first) : { redis: checkClient(first, resolved), resolved };
+    const { ttlSeconds, timeoutMs, maxPendingWriteBytes, memory } = given.resolved;
+    this.prefix = given.resolved.prefix;
+    this.batchSize = given.resolved.batchSize;
+    this.maxParallelCalls = given.resolved.maxParallelCalls;
+    if (memory !== false) this.memory = new LRUCache({ max: memory.maxEntries, ttl: ttlSeconds * 1_000 });
+    this.logger = given.resolved.logger;
     this.store = new VectorStore(
-      opts.redis,
+      given.redis,
       { ttlSeconds, timeoutMs, maxPendingWriteBytes },
       {
         onError: (kind, detail) => {
@@ -436,7 +388,13 @@ export class EmbeddingCache {
   }
 }
 
+/**
+ * Creates the cache over options already resolved by `resolveEmbeddingCacheOptions` (they are not
+ * parsed again): how `@lota/runtime` builds its cache from the section it validated at creation.
+ */
+export function createEmbeddingCache(redis: Redis | Cluster, resolved: ResolvedEmbeddingCacheOptions): EmbeddingCache;
 /** Creates the cache. Validates options (`CONFIG_INVALID`); sends nothing to Redis until used. */
-export function createEmbeddingCache(opts: EmbeddingCacheOptions): EmbeddingCache {
-  return new EmbeddingCache(opts);
+export function createEmbeddingCache(opts: EmbeddingCacheOptions): EmbeddingCache;
+export function createEmbeddingCache(first: EmbeddingCacheOptions | Redis | Cluster, resolved?: ResolvedEmbeddingCacheOptions): EmbeddingCache {
+  return resolved === undefined ? new EmbeddingCache(first as EmbeddingCacheOptions) : new EmbeddingCache(first as Redis | Cluster, resolved);
 }

@@ -1,5 +1,7 @@
 export { createEmbeddingCache, EmbeddingCache } from './embedding-cache.js';
-export type { EmbeddingCacheOptions, EmbeddingCacheStats, EmbedManyOptions } from './embedding-cache.js';
+export type { EmbeddingCacheStats, EmbedManyOptions } from './embedding-cache.js';
+export type { EmbeddingCacheOptions, EmbeddingCacheSettings, ResolvedEmbeddingCacheOptions, OptionIssue, OptionsResult } from './options.js';
+export { resolveEmbeddingCacheOptions, DEFAULTS as EMBEDDING_CACHE_DEFAULTS } from './options.js';
 export type { EmbeddingProvider } from './provider.js';
 export { cacheKey, KEY_VERSION } from './cache-key.js';
 export { encodeVector, decodeVector, HEADER_BYTES } from './vector-codec.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError, LockConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { stderrLogger } from './logger.js';
 
-/** Options of {@link createRedisLock}. */
+/** Options of {@link createRedisLock}. Defaults: {@link DEFAULTS}. */
 export interface RedisLockOptions {
   /**
    * One client (a single Redis, or a Cluster: a scope's keys share a slot), or several
@@ -27,20 +27,8 @@ export interface RedisLockOptions {
   logger?: Logger;
 }
 
-export interface ResolvedLockOptions {
-  clients: Array<Redis | Cluster>;
-  prefix: string;
-  ttlMs: number;
-  acquireTimeoutMs: number;
-  autoExtend: boolean;
-  requestTimeoutMs: number;
-  fair: boolean;
-  logger: Logger;
-}
-
-function isClient(v: unknown): v is Redis | Cluster {
-  return typeof v === 'object' && v !== null && typeof (v as { defineCommand?: unknown }).defineCommand === 'function' && 'status' in v;
-}
+/** {@link RedisLockOptions} without the clients: what {@link resolveLockOptions} validates. */
+export type LockSettings = Omit<RedisLockOptions, 'clients'>;
 
 /** Shortest lease accepted: it must outlive a round trip and the clock-drift margin. */
 export const MIN_TTL_MS = 10;
@@ -51,70 +39,186 @@ export const MIN_TTL_MS = 10;
  */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * Every default of {@link RedisLockOptions}: `createRedisLock` and `@lota/runtime` read them from
+ * here, never from a literal of their own.
+ */
+export const DEFAULTS = Object.freeze({
+  /**
+   * The SDK's one namespace, the same as `@lota/redis-connection`'s `keyPrefix`.
+   * @defaultValue 'lota'
+   */
+  prefix: 'lota',
+  /**
+   * A crashed holder blocks its scope for at most this; a live holder's lease is extended every
+   * `ttlMs / 3`, so it only bounds the damage of a crash.
+   * @defaultValue 30_000
+   */
+  ttlMs: 30_000,
+  /**
+   * Memory work per org is short: a minute of waiting means something is stuck, not busy.
+   * @defaultValue 60_000
+   */
+  acquireTimeoutMs: 60_000,
+  /**
+   * `fn` may run longer than one lease; without extension the lock would lapse under it.
+   * @defaultValue true
+   */
+  autoExtend: true,
+  /**
+   * Redis answers in milliseconds; 2 s means it is gone. Capped at `ttlMs / 3` so an extension
+   * always lands before the lease ends.
+   * @defaultValue 2_000
+   */
+  requestTimeoutMs: 2_000,
+  /**
+   * First come, first served across processes: no waiter starves behind a busy neighbour.
+   * @defaultValue true
+   */
+  fair: true,
+});
+
+/** {@link LockSettings} validated, with every default applied. */
+export interface ResolvedLockOptions {
+  readonly prefix: string;
+  readonly ttlMs: number;
+  readonly acquireTimeoutMs: number;
+  readonly autoExtend: boolean;
+  /** At most `ttlMs / 3`. */
+  readonly requestTimeoutMs: number;
+  readonly fair: boolean;
+  readonly logger: Logger;
+}
+
+/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
+export interface OptionIssue {
+  path: string;
+  message: string;
+}
+
+/** What a resolver returns: the resolved options, or every problem by dot path. */
+export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
+
+function isClient(v: unknown): v is Redis | Cluster {
+  return typeof v === 'object' && v !== null && typeof (v as { defineCommand?: unknown }).defineCommand === 'function' && 'status' in v;
+}
+
+const isWholeIn = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const ttlProblem = (v: unknown): string | undefined =>
+  isWholeIn(v, MIN_TTL_MS, MAX_TIMER_MS) ? undefined : `must be a whole number of milliseconds from ${MIN_TTL_MS} to ${MAX_TIMER_MS}, got ${String(v)}`;
+const waitProblem = (v: unknown): string | undefined =>
+  isWholeIn(v, 0, MAX_TIMER_MS) ? undefined : `must be a whole number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(v)}`;
+
+/** A per-call `ttlMs` (of `withLock`): the same rule as the option. Throws `INVALID_ARGUMENT`. */
 export function checkTtl(where: string, ttlMs: unknown): number {
-  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(
-      `@lota/org-lock: ${where}ttlMs must be a whole number of milliseconds from ${MIN_TTL_MS} to ${MAX_TIMER_MS}, got ${String(ttlMs)}.`,
-    );
-  }
-  return ttlMs;
+  const problem = ttlProblem(ttlMs);
+  if (problem) throw new InvalidArgumentError(`@lota/org-lock: ${where}ttlMs ${problem}.`);
+  return ttlMs as number;
 }
 
+/** A per-call `acquireTimeoutMs` (of `withLock`): the same rule as the option. Throws `INVALID_ARGUMENT`. */
 export function checkTimeout(where: string, ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(
-      `@lota/org-lock: ${where}acquireTimeoutMs must be a whole number of milliseconds from 0 to ${MAX_TIMER_MS}, got ${String(ms)}.`,
-    );
-  }
-  return ms;
+  const problem = waitProblem(ms);
+  if (problem) throw new InvalidArgumentError(`@lota/org-lock: ${where}acquireTimeoutMs ${problem}.`);
+  return ms as number;
 }
 
-const KNOWN = new Set(['clients', 'prefix', 'ttlMs', 'acquireTimeoutMs', 'autoExtend', 'requestTimeoutMs', 'fair', 'logger']);
+/** Option names of {@link RedisLockOptions}, clients first. */
+const KNOWN = ['clients', 'prefix', 'ttlMs', 'acquireTimeoutMs', 'autoExtend', 'requestTimeoutMs', 'fair', 'logger'] as const;
+const UNKNOWN = 'unknown option; remove it or check its spelling';
 
-/** Validates `createRedisLock` options; every problem names the option and the fix. */
-export function resolveLockOptions(input: unknown): ResolvedLockOptions {
-  if (typeof input !== 'object' || input === null) throw new LockConfigError('@lota/org-lock: createRedisLock() needs an options object with clients.');
-  const o = input as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new LockConfigError(`@lota/org-lock: unknown option(s) ${unknown.join(', ')}; known: ${[...KNOWN].join(', ')}.`);
-  const raw = o.clients;
+const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
+
+/** Values made by {@link resolveLockOptions}: `createRedisLock` takes them as they are, without a second parse. */
+const resolvedOptions = new WeakSet<object>();
+
+export function isResolvedLockOptions(value: unknown): value is ResolvedLockOptions {
+  return typeof value === 'object' && value !== null && resolvedOptions.has(value);
+}
+
+/**
+ * Validates {@link LockSettings} (everything but the clients) and applies {@link DEFAULTS}: the
+ * resolved options (frozen; hand them to `createRedisLock(clients, resolved)`), or every problem
+ * by dot path under `path` (e.g. `'memoryLock'` inside a runtime config). Never throws for bad input.
+ */
+export function resolveLockOptions(input: unknown, path = ''): OptionsResult<ResolvedLockOptions> {
+  const o = (input ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || Array.isArray(o)) return { ok: false, issues: [{ path, message: 'must be an options object' }] };
+  const issues: OptionIssue[] = [];
+  const check = (key: string, problem: string | undefined): void => {
+    if (problem) issues.push({ path: join(path, key), message: problem });
+  };
+  for (const key of Object.keys(o)) if (!(KNOWN as readonly string[]).includes(key) || key === 'clients') check(key, UNKNOWN);
+  const prefix = o.prefix ?? DEFAULTS.prefix;
+  check('prefix', typeof prefix === 'string' && /^[^\s{}]+$/.test(prefix) ? undefined : 'must be a non-empty string without spaces or braces');
+  const ttlMs = o.ttlMs ?? DEFAULTS.ttlMs;
+  check('ttlMs', ttlProblem(ttlMs));
+  const acquireTimeoutMs = o.acquireTimeoutMs ?? DEFAULTS.acquireTimeoutMs;
+  check('acquireTimeoutMs', waitProblem(acquireTimeoutMs));
+  const autoExtend = o.autoExtend ?? DEFAULTS.autoExtend;
+  check('autoExtend', typeof autoExtend === 'boolean' ? undefined : 'must be true or false');
+  const requested = o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+  check('requestTimeoutMs', isWholeIn(requested, 1, MAX_TIMER_MS) ? undefined : `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+  const fair = o.fair ?? DEFAULTS.fair;
+  check('fair', typeof fair === 'boolean' ? undefined : 'must be true or false');
+  const logger = o.logger ?? stderrLogger;
+  const isLogger = typeof logger === 'object' && logger !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (logger as Record<string, unknown>)[k] === 'function');
+  check('logger', isLogger ? undefined : 'must have debug, info, warn and error functions');
+  if (issues.length > 0) return { ok: false, issues };
+  const ttl = ttlMs as number;
+  const value: ResolvedLockOptions = Object.freeze({
+    prefix: prefix as string,
+    ttlMs: ttl,
+    acquireTimeoutMs: acquireTimeoutMs as number,
+    autoExtend: autoExtend as boolean,
+    requestTimeoutMs: Math.max(1, Math.min(requested as number, Math.floor(ttl / 3))),
+    fair: fair as boolean,
+    logger: logger as Logger,
+  });
+  resolvedOptions.add(value);
+  return { ok: true, value };
+}
+
+/** The clients of {@link RedisLockOptions}, or what is wrong with them (a sentence after the option name). */
+function clientsOf(raw: unknown): Array<Redis | Cluster> | string {
   const clients = Array.isArray(raw) ? (raw as unknown[]) : [raw];
   if (clients.length === 0 || !clients.every(isClient)) {
-    throw new LockConfigError('@lota/org-lock: clients must be an ioredis Redis or Cluster instance, or a non-empty array of Redis instances (independent masters).');
+    return 'must be an ioredis Redis or Cluster instance, or a non-empty array of Redis instances (independent masters)';
   }
   if (clients.length > 1 && clients.some((c) => (c as { isCluster?: boolean }).isCluster)) {
-    throw new LockConfigError('@lota/org-lock: clients: a Cluster must be passed alone (its scope keys share a slot); an array is for independent masters.');
+    return 'must be a Cluster alone (its scope keys share a slot) or an array of independent masters, not both';
   }
-  const prefix = o.prefix ?? 'lota';
-  if (typeof prefix !== 'string' || !/^[^\s{}]+$/.test(prefix)) throw new LockConfigError('@lota/org-lock: prefix must be a non-empty string without spaces or braces.');
-  let ttlMs: number;
-  let acquireTimeoutMs: number;
-  try {
-    ttlMs = checkTtl('', o.ttlMs ?? 30_000);
-    acquireTimeoutMs = checkTimeout('', o.acquireTimeoutMs ?? 60_000);
-  } catch (err) {
-    throw new LockConfigError((err as Error).message);
+  return clients;
+}
+
+/** `@lota/org-lock: <option> <problem>.` for each problem; unknown options in one sentence, as before. */
+function configError(issues: readonly OptionIssue[]): LockConfigError {
+  const unknown = issues.filter((i) => i.message === UNKNOWN).map((i) => i.path);
+  const sentences = issues.filter((i) => i.message !== UNKNOWN).map((i) => `${i.path} ${i.message}.`);
+  if (unknown.length) sentences.unshift(`unknown option(s) ${unknown.join(', ')}; known: ${KNOWN.join(', ')}.`);
+  return new LockConfigError(`@lota/org-lock: ${sentences.join(' ')}`);
+}
+
+/** `createRedisLock(clients, resolved)`: the clients checked; `resolved` must come out of {@link resolveLockOptions}. */
+export function checkClients(raw: unknown, resolved: ResolvedLockOptions): Array<Redis | Cluster> {
+  const clients = clientsOf(raw);
+  if (typeof clients === 'string') throw configError([{ path: 'clients', message: clients }]);
+  if (!isResolvedLockOptions(resolved)) {
+    throw new LockConfigError('@lota/org-lock: createRedisLock(clients, resolved) takes the value of resolveLockOptions(); pass plain options as createRedisLock({ clients, ...options }).');
   }
-  const autoExtend = o.autoExtend ?? true;
-  if (typeof autoExtend !== 'boolean') throw new LockConfigError('@lota/org-lock: autoExtend must be true or false.');
-  const fair = o.fair ?? true;
-  if (typeof fair !== 'boolean') throw new LockConfigError('@lota/org-lock: fair must be true or false.');
-  const requested = o.requestTimeoutMs ?? 2_000;
-  if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1 || requested > MAX_TIMER_MS) {
-    throw new LockConfigError(`@lota/org-lock: requestTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}.`);
-  }
-  const logger = (o.logger ?? stderrLogger) as Logger;
-  if (!['debug', 'info', 'warn', 'error'].every((k) => typeof (logger as unknown as Record<string, unknown>)[k] === 'function')) {
-    throw new LockConfigError('@lota/org-lock: logger must have debug, info, warn and error functions.');
-  }
-  return {
-    clients: clients,
-    prefix,
-    ttlMs,
-    acquireTimeoutMs,
-    autoExtend,
-    requestTimeoutMs: Math.max(1, Math.min(requested, Math.floor(ttlMs / 3))),
-    fair,
-    logger,
-  };
+  return clients;
+}
+
+/**
+ * `createRedisLock(options)`: the clients checked and the rest resolved by {@link resolveLockOptions};
+ * throws `CONFIG_INVALID` naming every bad option and the fix.
+ */
+export function validateLockOptions(input: unknown): { clients: Array<Redis | Cluster>; resolved: ResolvedLockOptions } {
+  if (typeof input !== 'object' || input === null) throw new LockConfigError('@lota/org-lock: createRedisLock() needs an options object with clients.');
+  const { clients: raw, ...settings } = input as Record<string, unknown>;
+  const clients = clientsOf(raw);
+  const result = resolveLockOptions(settings);
+  const issues = [...(typeof clients === 'string' ? [{ path: 'clients', message: clients }] : []), ...(result.ok ? [] : result.issues)];
+  if (issues.length > 0 || typeof clients === 'string' || !result.ok) throw configError(issues);
+  return { clients, resolved: result.value };
 }

@@ -8,7 +8,7 @@ import {
   LockUnavailableError,
 } from './errors.js';
 import { keysForTag, releaseChannel, scopeKeys, type ScopeKeys } from './keys.js';
-import { checkTimeout, checkTtl, resolveLockOptions, type RedisLockOptions, type ResolvedLockOptions } from './options.js';
+import { checkClients, checkTimeout, checkTtl, validateLockOptions, type RedisLockOptions, type ResolvedLockOptions } from './options.js';
 import { abortReason } from './abort-reason.js';
 import { ReleaseListener } from './release-listener.js';
 import { ScopeQueues, type Turn } from './scope-queue.js';
@@ -111,9 +111,13 @@ export class RedisLock implements LockAdapter {
   private readonly graceMs: number;
   private closed = false;
 
-  constructor(options: RedisLockOptions) {
-    this.opts = resolveLockOptions(options);
-    this.clients = this.opts.clients.map((c) => defineLockCommands(c));
+  /** Prefer {@link createRedisLock}; the two forms are the same as its own. */
+  constructor(clients: Redis | Cluster | readonly Redis[], resolved: ResolvedLockOptions);
+  constructor(options: RedisLockOptions);
+  constructor(first: RedisLockOptions | Redis | Cluster | readonly Redis[], resolved?: ResolvedLockOptions) {
+    const given = resolved === undefined ? validateLockOptions(first) : { clients: checkClients(first, resolved), resolved };
+    this.opts = given.resolved;
+    this.clients = given.clients.map((c) => defineLockCommands(c));
     this.quorum = Math.floor(this.clients.length / 2) + 1;
     this.channel = releaseChannel(this.opts.prefix);
     this.local = new ScopeQueues((scope, turn) => void this.releaseKeys(scopeKeys(this.opts.prefix, scope), turn.token));
@@ -560,7 +564,13 @@ function defineLockCommands(client: Client): Client & LockCommands {
   return client as Client & LockCommands;
 }
 
+/**
+ * Creates the lock over options already resolved by `resolveLockOptions` (they are not parsed
+ * again): how `@lota/runtime` builds its lock from the section it validated at creation.
+ */
+export function createRedisLock(clients: Redis | Cluster | readonly Redis[], resolved: ResolvedLockOptions): RedisLock;
 /** Creates the Redis lock. Validates options (`CONFIG_INVALID`); connects nothing new until a waiter needs pub/sub. */
-export function createRedisLock(options: RedisLockOptions): RedisLock {
-  return new RedisLock(options);
+export function createRedisLock(options: RedisLockOptions): RedisLock;
+export function createRedisLock(first: RedisLockOptions | Redis | Cluster | readonly Redis[], resolved?: ResolvedLockOptions): RedisLock {
+  return resolved === undefined ? new RedisLock(first as RedisLockOptions) : new RedisLock(first as Redis | Cluster | readonly Redis[], resolved);
 }

@@ -11,7 +11,8 @@ export type {
   RepoIndexingData,
   MemoryDigestData,
 } from './lota-queues.js';
-export type { CreateQueuesOptions } from './options.js';
+export type { CreateQueuesOptions, QueuesSettings, ResolvedQueuesOptions, KeepJobs, OptionIssue, OptionsResult } from './options.js';
+export { resolveQueuesOptions, DEFAULTS as QUEUES_DEFAULTS } from './options.js';
 export { BUILT_IN_QUEUES, BUILT_IN_POLICIES, DEFAULT_POLICY } from './policies.js';
 export type { BuiltInQueue, QueuePolicy, PolicyOverrides } from './policies.js';
 export type { JobPayload } from './job-data.js';

@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   LotaError,
   QueuesClosedError,
+  QueuesConfigError,
   RedisUnavailableError,
   WorkerExistsError,
 } from './errors.js';
@@ -19,9 +20,9 @@ import { settleConnect } from './settled-connect.js';
 import { raceTimeout } from './race-timeout.js';
 import { ReplicatedEnqueuer } from './replicated-enqueue.js';
 import { TrackedWorker } from './tracked-worker.js';
-import { stderrLogger, type Logger } from './logger.js';
-import { DEFAULT_ENQUEUE_TIMEOUT_MS, QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions } from './options.js';
-import { resolvePolicies, type QueuePolicy } from './policies.js';
+import type { Logger } from './logger.js';
+import { checkConnection, isResolvedQueuesOptions, QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions, type ResolvedQueuesOptions } from './options.js';
+import type { QueuePolicy } from './policies.js';
 
 /** Options of the generic {@link LotaQueues.enqueue}. */
 export interface EnqueueOptions {
@@ -190,19 +191,20 @@ export class LotaQueues {
   /** Resolves on the connection's first 'ready': one listener for every enqueue that waits for it. */
   private readonly firstReady: Promise<void> | undefined;
 
-  constructor(options: CreateQueuesOptions) {
-    const opts = validateCreateOptions(options);
-    this.connection = opts.connection;
-    this.prefix = opts.prefix ?? 'lota';
-    this.policies = resolvePolicies(opts.policies);
+  /** Prefer {@link createQueues}; the two forms are the same as its own. */
+  constructor(connection: Redis | Cluster, resolved: ResolvedQueuesOptions);
+  constructor(options: CreateQueuesOptions);
+  constructor(first: CreateQueuesOptions | Redis | Cluster, resolved?: ResolvedQueuesOptions) {
+    const { connection, resolved: opts } = resolved === undefined ? validateCreateOptions(first) : { connection: checkConnection(first), resolved: checkResolved(resolved) };
+    this.connection = connection;
+    this.prefix = opts.prefix;
+    this.policies = new Map(Array.from(opts.policies, ([name, policy]) => [name, { ...policy }]));
     this.queueNames = [...this.policies.keys()];
-    this.logger = opts.logger ?? stderrLogger;
-    this.enqueueTimeoutMs = opts.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
-    this.maxPayloadBytes = opts.maxPayloadBytes ?? 256 * 1024;
-    const kc = opts.keepCompleted ?? { count: 1_000, ageSeconds: 86_400 };
-    const kf = opts.keepFailed ?? { count: 10_000, ageSeconds: 7 * 86_400 };
-    this.keepCompleted = { count: kc.count, age: kc.ageSeconds };
-    this.keepFailed = { count: kf.count, age: kf.ageSeconds };
+    this.logger = opts.logger;
+    this.enqueueTimeoutMs = opts.enqueueTimeoutMs;
+    this.maxPayloadBytes = opts.maxPayloadBytes;
+    this.keepCompleted = { count: opts.keepCompleted.count, age: opts.keepCompleted.ageSeconds };
+    this.keepFailed = { count: opts.keepFailed.count, age: opts.keepFailed.ageSeconds };
     this.replicated = new ReplicatedEnqueuer(this.connection, this.prefix, this.logger);
     this.everReady = this.connection.status === 'ready';
     this.firstReady = this.everReady
@@ -597,8 +599,25 @@ export class LotaQueues {
   }
 }
 
-/** Creates the SDK's queues over `connection` (validated: maxRetriesPerRequest null, no keyPrefix). Nothing is sent to Redis until the first use. */
-export function createQueues(options: CreateQueuesOptions): LotaQueues {
-  return new LotaQueues(options);
+/** `resolved` must come out of `resolveQueuesOptions`: a look-alike object would skip validation. */
+function checkResolved(resolved: ResolvedQueuesOptions): ResolvedQueuesOptions {
+  if (!isResolvedQueuesOptions(resolved)) {
+    throw new QueuesConfigError('@lota/queues: createQueues(connection, resolved) takes the value of resolveQueuesOptions(); pass plain options as createQueues({ connection, ...options }).');
+  }
+  return resolved;
 }
 
+/**
+ * Creates the queues over options already resolved by `resolveQueuesOptions` (they are not parsed again):
+ * how `@lota/runtime` builds its queues from the section it validated at creation.
+ */
+export function createQueues(connection: Redis | Cluster, resolved: ResolvedQueuesOptions): LotaQueues;
+/**
+ * Creates the SDK's queues over `connection` (validated: maxRetriesPerRequest null, no keyPrefix).
+ * Nothing is sent to Redis until the first use. Throws `CONFIG_INVALID` listing every bad option
+ * by dot path.
+ */
+export function createQueues(options: CreateQueuesOptions): LotaQueues;
+export function createQueues(first: CreateQueuesOptions | Redis | Cluster, resolved?: ResolvedQueuesOptions): LotaQueues {
+  return resolved === undefined ? new LotaQueues(first as CreateQueuesOptions) : new LotaQueues(first as Redis | Cluster, resolved);
+}

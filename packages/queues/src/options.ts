@@ -2,9 +2,10 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { QueuesConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import { DEFAULT_POLICY, type PolicyOverrides } from './policies.js';
+import { stderrLogger } from './logger.js';
+import { DEFAULT_POLICY, resolvePolicies, type PolicyOverrides, type QueuePolicy } from './policies.js';
 
-/** Options of {@link createQueues}. */
+/** Options of {@link createQueues}. Defaults: {@link DEFAULTS}. */
 export interface CreateQueuesOptions {
   /** An ioredis client for BullMQ: `maxRetriesPerRequest: null`, no `keyPrefix`. Shared by every queue; workers duplicate it for their blocking connection. */
   connection: Redis | Cluster;
@@ -28,17 +29,78 @@ export interface CreateQueuesOptions {
   logger?: Logger;
 }
 
-/** Producers are on a request path: 5 s is long for a user, short enough to fail over to an error. */
-export const DEFAULT_ENQUEUE_TIMEOUT_MS = 5_000;
+/** {@link CreateQueuesOptions} without the client: what {@link resolveQueuesOptions} validates. */
+export type QueuesSettings = Omit<CreateQueuesOptions, 'connection'>;
+
+/** How many jobs, and for how long, BullMQ keeps after they finish. */
+export interface KeepJobs {
+  count: number;
+  ageSeconds: number;
+}
+
+/**
+ * Every default of {@link CreateQueuesOptions} (queue policies have theirs in `DEFAULT_POLICY`
+ * and `BUILT_IN_POLICIES`): `createQueues` and `@lota/runtime` read them from here.
+ */
+export const DEFAULTS = Object.freeze({
+  /**
+   * The SDK's one namespace, the same as `@lota/redis-connection`'s `keyPrefix`.
+   * @defaultValue 'lota'
+   */
+  prefix: 'lota',
+  /**
+   * Producers are on a request path: 5 s is long for a user, short enough to fail over to an error.
+   * @defaultValue 5_000
+   */
+  enqueueTimeoutMs: 5_000,
+  /**
+   * Job data travels through Redis on every attempt: large documents belong in a store, with
+   * their id in the job.
+   * @defaultValue 262_144 (256 KiB)
+   */
+  maxPayloadBytes: 256 * 1024,
+  /**
+   * Enough history to inspect a day of work without letting completed jobs fill Redis.
+   * @defaultValue { count: 1_000, ageSeconds: 86_400 }
+   */
+  keepCompleted: Object.freeze({ count: 1_000, ageSeconds: 86_400 }),
+  /**
+   * Failures are rarer and worth a week of post-mortem.
+   * @defaultValue { count: 10_000, ageSeconds: 604_800 }
+   */
+  keepFailed: Object.freeze({ count: 10_000, ageSeconds: 7 * 86_400 }),
+});
+
+/** {@link QueuesSettings} validated, with every default applied and every queue's policy resolved. */
+export interface ResolvedQueuesOptions {
+  readonly prefix: string;
+  /** Every queue: the built-ins with their overrides, then the host queues, in declaration order. */
+  readonly policies: ReadonlyMap<string, Readonly<QueuePolicy>>;
+  readonly enqueueTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+  readonly keepCompleted: Readonly<KeepJobs>;
+  readonly keepFailed: Readonly<KeepJobs>;
+  readonly logger: Logger;
+}
+
+/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
+export interface OptionIssue {
+  path: string;
+  message: string;
+}
+
+/** What a resolver returns: the resolved options, or every problem by dot path. */
+export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
 
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-const nonNegInt = z.number().int('must be a whole number').min(0, 'must be >= 0');
-const positiveInt = z.number().int('must be a whole number').min(1, 'must be >= 1');
+const num = z.number({ error: 'must be a number' });
+const nonNegInt = num.int('must be a whole number').min(0, 'must be >= 0');
+const positiveInt = num.int('must be a whole number').min(1, 'must be >= 1');
 const policy = z.strictObject({
   maxRetries: nonNegInt.max(100, 'must be <= 100').optional(),
   backoffDelayMs: nonNegInt.optional(),
-  concurrency: positiveInt.max(10_000).optional(),
+  concurrency: positiveInt.max(10_000, 'must be <= 10000').optional(),
   debounceMs: nonNegInt.optional(),
   // Below 100 ms a lock cannot survive one round trip plus a GC pause.
   lockDurationMs: nonNegInt.min(100, 'must be >= 100 (milliseconds)').optional(),
@@ -48,42 +110,83 @@ const policy = z.strictObject({
   waitForReplicasTimeoutMs: positiveInt.optional(),
 });
 const keep = z.strictObject({ count: nonNegInt, ageSeconds: nonNegInt });
+const isLogger = (v: unknown): v is Logger =>
+  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 
-const schema = z
-  .strictObject({
-    connection: z.custom<Redis | Cluster>(
-      (v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function' && 'status' in v,
-      'must be an ioredis Redis or Cluster instance',
-    ),
-    prefix: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces (braces are reserved for hash tags)').optional(),
-    policies: z.record(z.string().regex(QUEUE_NAME, 'queue names are letters, digits, . _ - (no ":" or braces)'), policy).optional(),
-    enqueueTimeoutMs: positiveInt.optional(),
-    maxPayloadBytes: positiveInt.optional(),
-    keepCompleted: keep.optional(),
-    keepFailed: keep.optional(),
-    logger: z
-      .custom<Logger>(
-        (v) => typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function'),
-        'must have debug, info, warn and error functions',
-      )
-      .optional(),
-  })
-  .superRefine((opts, ctx) => {
-    // A WAIT that may outlast the call's own bound would turn its clear answer (not replicated,
-    // but enqueued) into an ENQUEUE_TIMEOUT that cannot say whether the job exists.
-    const bound = opts.enqueueTimeoutMs ?? DEFAULT_ENQUEUE_TIMEOUT_MS;
-    for (const [queue, p] of Object.entries(opts.policies ?? {})) {
-      if ((p.waitForReplicas ?? 0) === 0 && p.waitForReplicasTimeoutMs === undefined) continue;
-      const timeoutMs = p.waitForReplicasTimeoutMs ?? DEFAULT_POLICY.waitForReplicasTimeoutMs;
-      if (timeoutMs >= bound) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['policies', queue, 'waitForReplicasTimeoutMs'],
-          message: `must be lower than enqueueTimeoutMs (${bound} ms), which bounds the whole enqueue, WAIT included; lower it${p.waitForReplicasTimeoutMs === undefined ? ` (default ${timeoutMs})` : ''} or raise enqueueTimeoutMs`,
-        });
-      }
-    }
+/** The one schema of {@link QueuesSettings}. */
+const schema = z.strictObject({
+  prefix: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces (braces are reserved for hash tags)').optional(),
+  policies: z.record(z.string().regex(QUEUE_NAME, 'queue names are letters, digits, . _ - (no ":" or braces)'), policy).optional(),
+  enqueueTimeoutMs: positiveInt.optional(),
+  maxPayloadBytes: positiveInt.optional(),
+  keepCompleted: keep.optional(),
+  keepFailed: keep.optional(),
+  logger: z.custom<Logger>(isLogger, 'must have debug, info, warn and error functions').optional(),
+});
+
+const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
+
+function zodIssues(error: z.ZodError, path: string): OptionIssue[] {
+  return error.issues.flatMap((i): OptionIssue[] => {
+    const at = join(path, ...i.path.map(String));
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: join(at, k), message: 'unknown option; remove it or check its spelling' }));
+    if (i.code === 'invalid_key') return [{ path: at, message: i.issues.map((x) => x.message).join('; ') }];
+    return [{ path: at, message: i.message }];
   });
+}
+
+/**
+ * A durable queue's WAIT may not outlast the call's own bound: it would turn its clear answer
+ * (not replicated, but enqueued) into an ENQUEUE_TIMEOUT that cannot say whether the job exists.
+ */
+function replicaWaitIssues(opts: z.infer<typeof schema>, path: string): OptionIssue[] {
+  const bound = opts.enqueueTimeoutMs ?? DEFAULTS.enqueueTimeoutMs;
+  const name = join(path, 'enqueueTimeoutMs');
+  const issues: OptionIssue[] = [];
+  for (const [queue, p] of Object.entries(opts.policies ?? {})) {
+    if ((p.waitForReplicas ?? 0) === 0 && p.waitForReplicasTimeoutMs === undefined) continue;
+    const timeoutMs = p.waitForReplicasTimeoutMs ?? DEFAULT_POLICY.waitForReplicasTimeoutMs;
+    if (timeoutMs >= bound) {
+      issues.push({
+        path: join(path, 'policies', queue, 'waitForReplicasTimeoutMs'),
+        message: `must be lower than ${name} (${bound} ms), which bounds the whole enqueue, WAIT included; lower it${p.waitForReplicasTimeoutMs === undefined ? ` (default ${timeoutMs})` : ''} or raise ${name}`,
+      });
+    }
+  }
+  return issues;
+}
+
+/** Values made by {@link resolveQueuesOptions}: `createQueues` takes them as they are, without a second parse. */
+const resolvedOptions = new WeakSet<object>();
+
+export function isResolvedQueuesOptions(value: unknown): value is ResolvedQueuesOptions {
+  return typeof value === 'object' && value !== null && resolvedOptions.has(value);
+}
+
+/**
+ * Validates {@link QueuesSettings} (everything but the client) and applies {@link DEFAULTS} and
+ * the queue policies: the resolved options (frozen; hand them to `createQueues(connection,
+ * resolved)`), or every problem by dot path under `path` (e.g. `'queues'` inside a runtime
+ * config). Never throws for bad input.
+ */
+export function resolveQueuesOptions(input: unknown, path = ''): OptionsResult<ResolvedQueuesOptions> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, path) };
+  const opts = parsed.data;
+  const issues = replicaWaitIssues(opts, path);
+  if (issues.length > 0) return { ok: false, issues };
+  const value: ResolvedQueuesOptions = Object.freeze({
+    prefix: opts.prefix ?? DEFAULTS.prefix,
+    policies: resolvePolicies(opts.policies as PolicyOverrides | undefined),
+    enqueueTimeoutMs: opts.enqueueTimeoutMs ?? DEFAULTS.enqueueTimeoutMs,
+    maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes,
+    keepCompleted: Object.freeze({ ...(opts.keepCompleted ?? DEFAULTS.keepCompleted) }),
+    keepFailed: Object.freeze({ ...(opts.keepFailed ?? DEFAULTS.keepFailed) }),
+    logger: opts.logger ?? stderrLogger,
+  });
+  resolvedOptions.add(value);
+  return { ok: true, value };
+}
 
 /** The per-node options of a client (a Cluster keeps them under `redisOptions`). */
 export function clientOptions(client: Redis | Cluster): { keyPrefix?: string | undefined; maxRetriesPerRequest?: number | null | undefined } {
@@ -91,19 +194,18 @@ export function clientOptions(client: Redis | Cluster): { keyPrefix?: string | u
   return o.redisOptions ?? o;
 }
 
-/** Validates options; throws `CONFIG_INVALID` listing every problem by dot path. */
-export function validateCreateOptions(opts: unknown): CreateQueuesOptions {
-  const parsed = schema.safeParse(opts);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.flatMap((i) => {
-      const at = i.path.map(String).join('.');
-      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `  - ${[at, k].filter(Boolean).join('.')}: unknown option; remove it or check its spelling`);
-      if (i.code === 'invalid_key') return [`  - ${at}: ${i.issues.map((x) => x.message).join('; ')}`];
-      return [`  - ${at || '(options)'}: ${i.message}`];
-    });
-    throw new QueuesConfigError(`@lota/queues: invalid createQueues() options:\n${lines.join('\n')}`);
-  }
-  const options = clientOptions(parsed.data.connection);
+const isClient = (v: unknown): v is Redis | Cluster =>
+  typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function' && 'status' in v;
+
+function invalidOptions(issues: readonly OptionIssue[]): QueuesConfigError {
+  const lines = issues.map((i) => `  - ${i.path || '(options)'}: ${i.message}`);
+  return new QueuesConfigError(`@lota/queues: invalid createQueues() options:\n${lines.join('\n')}`);
+}
+
+/** A client BullMQ can work with: no ioredis keyPrefix, `maxRetriesPerRequest: null`. Throws `CONFIG_INVALID` otherwise. */
+export function checkConnection(connection: unknown): Redis | Cluster {
+  if (!isClient(connection)) throw invalidOptions([{ path: 'connection', message: 'must be an ioredis Redis or Cluster instance' }]);
+  const options = clientOptions(connection);
   if (options.keyPrefix) {
     throw new QueuesConfigError(
       '@lota/queues: connection has an ioredis keyPrefix, which BullMQ cannot work with; remove keyPrefix from the client and use the prefix option of createQueues() instead.',
@@ -114,5 +216,21 @@ export function validateCreateOptions(opts: unknown): CreateQueuesOptions {
       '@lota/queues: connection must have maxRetriesPerRequest: null (BullMQ workers block and must wait for Redis to return); use a dedicated client such as manager.getConnectionForBullMQ().',
     );
   }
-  return parsed.data;
+  return connection;
+}
+
+/**
+ * `createQueues(options)`: the client checked and the rest resolved by {@link resolveQueuesOptions};
+ * throws `CONFIG_INVALID` listing every problem by dot path.
+ */
+export function validateCreateOptions(opts: unknown): { connection: Redis | Cluster; resolved: ResolvedQueuesOptions } {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw invalidOptions([{ path: '', message: 'createQueues() takes an options object with a connection' }]);
+  }
+  const { connection, ...settings } = opts as Record<string, unknown>;
+  const issues: OptionIssue[] = isClient(connection) ? [] : [{ path: 'connection', message: 'must be an ioredis Redis or Cluster instance' }];
+  const result = resolveQueuesOptions(settings);
+  if (!result.ok) issues.push(...result.issues);
+  if (issues.length > 0 || !result.ok) throw invalidOptions(issues);
+  return { connection: checkConnection(connection), resolved: result.value };
 }

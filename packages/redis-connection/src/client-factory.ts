@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { ResolvedRedisConfig } from './config.js';
+import type { ResolvedRedisConfig } from './options.js';
 
 /** A client the manager hands out: a single-node/sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;

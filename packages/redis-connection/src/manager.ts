@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { createClient, HARD_CLOSE_MS, type ClientRole, type RedisClient } from './client-factory.js';
-import { resolveRedisConfig, type RedisConfig, type ResolvedRedisConfig } from './config.js';
+import { isResolvedRedisConfig, resolveRedisConfig, type RedisConfig, type ResolvedRedisConfig } from './options.js';
 import { closeStrayNodes, trackClusterNodes } from './cluster-nodes.js';
 import { settleWithin, sleep, withDeadline } from './deadline.js';
 import { NotConnectedError, RedisUnreachableError } from './errors.js';
@@ -89,9 +89,10 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   /** Masks the configured passwords in any text from ioredis or Node that the manager passes on. */
   private readonly redact: (text: string) => string;
 
-  constructor(config: RedisConfig = {}) {
+  /** `config` is validated here (`CONFIG_INVALID` lists every problem), unless it came out of `resolveRedisOptions`. */
+  constructor(config: RedisConfig | ResolvedRedisConfig = {}) {
     super();
-    this.cfg = resolveRedisConfig(config);
+    this.cfg = isResolvedRedisConfig(config) ? config : resolveRedisConfig(config);
     this.keyPrefix = this.cfg.keyPrefix;
     const t = this.cfg.target;
     this.redact = secretRedactor([t.password, t.kind === 'sentinel' ? t.sentinelPassword : undefined]);
@@ -423,7 +424,11 @@ export class RedisConnectionManager extends EventEmitter<RedisConnectionManagerE
   }
 }
 
-/** Creates a manager; nothing connects until `connect()`. Throws `CONFIG_INVALID` naming the field. */
-export function createRedisConnectionManager(config: RedisConfig = {}): RedisConnectionManager {
+/**
+ * Creates a manager; nothing connects until `connect()`. Throws `CONFIG_INVALID` naming the field.
+ * A config that came out of `resolveRedisOptions` is taken as it is (no second parse):
+ * that is how `@lota/runtime` hands on the section it validated.
+ */
+export function createRedisConnectionManager(config: RedisConfig | ResolvedRedisConfig = {}): RedisConnectionManager {
   return new RedisConnectionManager(config);
 }

@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { RedisConfig } from './config.js';
+import { DEFAULTS, type RedisConfig } from './options.js';
 
 export interface HostPort {
   host: string;
@@ -211,7 +211,7 @@ export function parseTarget(cfg: RedisConfig, prefix: string): { target: Connect
   }
 
   if (issues.length) return { target: undefined, issues };
-  const base = fromUrl ?? (parseRedisUrl(cfg.url ?? 'redis://localhost:6379', { allowDb: true }) as ParsedUrl);
+  const base = fromUrl ?? (parseRedisUrl(cfg.url ?? DEFAULTS.url, { allowDb: true }) as ParsedUrl);
   const hostShown = base.host.includes(':') ? `[${base.host}]` : base.host;
   return {
     target: {

@@ -2,10 +2,10 @@ import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheStats } f
 import { createOrgMemoryLock, createRedisLock, type OrgMemoryLock, type RedisLock } from '@lota/org-lock';
 import { createQueues, type LotaQueues } from '@lota/queues';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisHealth } from '@lota/redis-connection';
-import { validateRuntimeConfig, type LotaRuntimeConfig } from './config.js';
+import { DEFAULTS, resolveRuntimeOptions, type LotaRuntimeConfig, type ResolvedRuntimeOptions } from './options.js';
 import { runtimeEmbeddings, type RuntimeEmbeddings } from './embeddings.js';
 import { settleWithin } from './deadline.js';
-import { RuntimeNotConnectedError } from './errors.js';
+import { RuntimeConfigError, RuntimeNotConnectedError } from './errors.js';
 
 /** What `runtime.health()` reports. */
 export interface RuntimeHealth {
@@ -21,7 +21,7 @@ export interface RuntimeHealth {
 }
 
 export interface RuntimeDisconnectOptions {
-  /** Total budget: workers finish active jobs first, then queues, locks and Redis close. @defaultValue 10_000 */
+  /** Total budget: workers finish active jobs first, then queues, locks and Redis close. @defaultValue `DEFAULTS.disconnectTimeoutMs` (10_000) */
   timeoutMs?: number;
 }
 
@@ -57,20 +57,24 @@ export class LotaRuntime implements AsyncDisposable {
   /** The connection manager: `getConnection()`, `getConnectionForBullMQ()`, `health()`. */
   readonly redis: RedisConnectionManager;
   private readonly cacheRedis: RedisConnectionManager | undefined;
-  private readonly config: LotaRuntimeConfig;
+  /** Every section, resolved once at creation by the package that owns it. */
+  private readonly options: ResolvedRuntimeOptions;
   private parts: Parts | undefined;
   private connecting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** Set once disconnect() has closed the queues: until then, jobs it lets finish may use every part. */
   private closed = false;
 
+  /**
+   * Resolves the whole config (`CONFIG_INVALID` lists every problem by dot path); nothing
+   * connects until `connect()`.
+   */
   constructor(config: LotaRuntimeConfig) {
-    this.config = validateRuntimeConfig(config);
-    const logger = config.logger;
-    this.redis = createRedisConnectionManager({ ...(logger ? { logger } : {}), ...config.redis });
-    const cacheRedis = config.aiGateway?.embeddingCacheRedis;
-    // A cache-only Redis may (should) evict: no eviction warning there.
-    this.cacheRedis = cacheRedis ? createRedisConnectionManager({ ...(logger ? { logger } : {}), warnOnEviction: false, ...cacheRedis }) : undefined;
+    const resolved = resolveRuntimeOptions(config);
+    if (!resolved.ok) throw new RuntimeConfigError(resolved.issues);
+    this.options = resolved.value;
+    this.redis = createRedisConnectionManager(this.options.redis);
+    this.cacheRedis = this.options.cacheRedis ? createRedisConnectionManager(this.options.cacheRedis) : undefined;
   }
 
   /** Connects Redis, builds queues, locks and the cache on its clients, and starts the configured workers. */
@@ -90,55 +94,20 @@ export class LotaRuntime implements AsyncDisposable {
   }
 
   private async doConnect(): Promise<void> {
-    const { config } = this;
+    const { options } = this;
     await Promise.all([this.redis.connect(), this.cacheRedis?.connect()]);
-    const logger = config.logger;
-    const prefix = this.redis.keyPrefix;
-    const policies = { ...config.queues?.policies };
-    for (const w of config.extraWorkers ?? []) policies[w.queue] ??= {}; // declare host queues
-    const queues = createQueues({
-      connection: this.redis.getConnectionForBullMQ(),
-      prefix: config.queues?.prefix ?? prefix,
-      policies,
-      ...(config.queues?.enqueueTimeoutMs === undefined ? {} : { enqueueTimeoutMs: config.queues.enqueueTimeoutMs }),
-      ...(logger ? { logger } : {}),
-    });
-    const lockOpts = config.memoryLock ?? {};
-    const lock = lockOpts.adapter
-      ? undefined
-      : createRedisLock({
-          clients: this.redis.getConnection(),
-          prefix,
-          ...(lockOpts.ttlMs === undefined ? {} : { ttlMs: lockOpts.ttlMs }),
-          ...(lockOpts.acquireTimeoutMs === undefined ? {} : { acquireTimeoutMs: lockOpts.acquireTimeoutMs }),
-          ...(logger ? { logger } : {}),
-        });
-    const cache = createEmbeddingCache({
-      redis: (this.cacheRedis ?? this.redis).getConnection(),
-      prefix,
-      ...(config.aiGateway?.embeddingCacheTtlSeconds === undefined ? {} : { ttlSeconds: config.aiGateway.embeddingCacheTtlSeconds }),
-      ...(logger ? { logger } : {}),
-    });
+    // The sections were resolved at creation: the parts take them as they are.
+    const queues = createQueues(this.redis.getConnectionForBullMQ(), options.queues);
+    const lock = options.lockAdapter ? undefined : createRedisLock(this.redis.getConnection(), options.lock);
+    const cache = createEmbeddingCache((this.cacheRedis ?? this.redis).getConnection(), options.cache);
     // Registered on the queues, which keep the list (health() reads queues.workers).
-    for (const [queue, w] of Object.entries(config.workers ?? {})) {
-      if (w) {
-        queues.registerWorker({
-          queue,
-          processor: w.processor,
-          ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }),
-          ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}),
-        });
-      }
-    }
-    for (const w of config.extraWorkers ?? []) {
-      queues.registerWorker({ queue: w.queue, processor: w.processor, concurrency: w.concurrency, ...(w.workerOptions ? { workerOptions: w.workerOptions } : {}) });
-    }
+    for (const worker of options.workers) queues.registerWorker(worker);
     this.parts = {
       queues,
       lock,
-      locks: createOrgMemoryLock(lockOpts.adapter ?? (lock as RedisLock)),
+      locks: createOrgMemoryLock(options.lockAdapter ?? (lock as RedisLock)),
       cache,
-      embeddings: runtimeEmbeddings(cache, config.aiGateway?.embeddingProvider),
+      embeddings: runtimeEmbeddings(cache, options.embeddingProvider),
     };
   }
 
@@ -203,7 +172,7 @@ export class LotaRuntime implements AsyncDisposable {
    * Idempotent: later calls return the first call's promise.
    */
   disconnect(opts: RuntimeDisconnectOptions = {}): Promise<void> {
-    this.closing ??= this.doDisconnect(opts.timeoutMs ?? 10_000);
+    this.closing ??= this.doDisconnect(opts.timeoutMs ?? DEFAULTS.disconnectTimeoutMs);
     return this.closing;
   }
 

@@ -89,17 +89,66 @@ export interface ResolvedRedisConfig {
   logger: Logger;
 }
 
+/**
+ * Every default of {@link RedisConfig}, in one place: the manager and `@lota/runtime` read them
+ * from here, never from a literal of their own.
+ */
 export const DEFAULTS = Object.freeze({
+  /**
+   * A local server on the standard port: what `redis-server` listens on out of the box.
+   * @defaultValue 'redis://localhost:6379'
+   */
   url: 'redis://localhost:6379',
+  /**
+   * One namespace for every key the SDK writes, so a shared Redis stays readable in `SCAN`.
+   * @defaultValue 'lota'
+   */
   keyPrefix: 'lota',
+  /**
+   * Often enough to find a half-open TCP connection before users do, rare enough to cost nothing.
+   * @defaultValue 30_000
+   */
   healthCheckIntervalMs: 30_000,
+  /**
+   * A PING is answered in well under a millisecond; 5 s means the connection is gone, not slow.
+   * @defaultValue 5_000
+   */
   healthCheckTimeoutMs: 5_000,
+  /**
+   * BullMQ blocks at most 10 s and abandons a block 1 s later: a worker's PING waits behind it.
+   * @defaultValue 11_000
+   */
   healthCheckBlockingGraceMs: 11_000,
+  /**
+   * Long enough for TLS and a Sentinel lookup over a slow link, short enough to fail a deploy fast.
+   * @defaultValue 10_000
+   */
   connectTimeoutMs: 10_000,
+  /**
+   * Every command on a request path settles within this, even while Redis is down.
+   * @defaultValue 10_000
+   */
   commandTimeoutMs: 10_000,
+  /**
+   * Queue and lock keys must not be evicted: say so at `connect()` unless told the Redis is a cache.
+   * @defaultValue true
+   */
   warnOnEviction: true,
+  /**
+   * `CLIENT SETNAME` prefix, so the SDK's connections are easy to find in `CLIENT LIST`.
+   * @defaultValue 'lota'
+   */
   connectionName: 'lota',
 });
+
+/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
+export interface OptionIssue {
+  path: string;
+  message: string;
+}
+
+/** What a resolver returns: the resolved options, or every problem by dot path. */
+export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
 
 const pem = z.union([z.string(), z.instanceof(Buffer)]);
 const ms = (what: string, min: number) =>
@@ -146,7 +195,7 @@ export const redisConfigSchema = z.strictObject({
   logger: z.custom<Logger>(isLogger, 'must be a logger with debug, info, warn and error functions').optional(),
 });
 
-type Issue = { path: string; message: string };
+type Issue = OptionIssue;
 
 /** Turns zod issues into dot paths with messages that say what to do. */
 export function zodIssues(error: z.ZodError, prefix: string): Issue[] {
@@ -162,25 +211,34 @@ export function zodIssues(error: z.ZodError, prefix: string): Issue[] {
   });
 }
 
+/** Values made by {@link resolveRedisOptions}: the manager takes them as they are, without a second parse. */
+const resolvedConfigs = new WeakSet<object>();
+
+/** Whether `value` came out of {@link resolveRedisOptions} (a look-alike object does not count). */
+export function isResolvedRedisConfig(value: unknown): value is ResolvedRedisConfig {
+  return typeof value === 'object' && value !== null && resolvedConfigs.has(value);
+}
+
 /**
- * Validates `input` and applies defaults. Throws {@link ConfigError} listing every problem by
- * dot path (prefixed with `pathPrefix`, e.g. `'redis'` when nested in a runtime config).
+ * Validates `input` and applies {@link DEFAULTS}: the resolved config (frozen; pass it to
+ * `createRedisConnectionManager` as it is), or every problem by dot path under `path` (e.g.
+ * `'redis'` when the section is nested in a runtime config). Never throws for bad input.
  */
-export function resolveRedisConfig(input: unknown, pathPrefix = ''): ResolvedRedisConfig {
+export function resolveRedisOptions(input: unknown, path = ''): OptionsResult<ResolvedRedisConfig> {
   const parsed = redisConfigSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error, pathPrefix));
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, path) };
   const cfg: RedisConfig = parsed.data;
-  const { target, issues } = parseTarget(cfg, pathPrefix);
+  const { target, issues } = parseTarget(cfg, path);
   const interval = cfg.healthCheckIntervalMs ?? DEFAULTS.healthCheckIntervalMs;
   const timeout = cfg.healthCheckTimeoutMs ?? DEFAULTS.healthCheckTimeoutMs;
   if (interval > 0 && timeout >= interval && cfg.healthCheckTimeoutMs !== undefined) {
     issues.push({
-      path: [pathPrefix, 'healthCheckTimeoutMs'].filter(Boolean).join('.'),
+      path: [path, 'healthCheckTimeoutMs'].filter(Boolean).join('.'),
       message: `must be shorter than healthCheckIntervalMs (${interval})`,
     });
   }
-  if (issues.length > 0 || !target) throw new ConfigError(issues);
-  return {
+  if (issues.length > 0 || !target) return { ok: false, issues };
+  const value: ResolvedRedisConfig = Object.freeze({
     target,
     keyPrefix: cfg.keyPrefix ?? DEFAULTS.keyPrefix,
     healthCheckIntervalMs: interval,
@@ -191,5 +249,17 @@ export function resolveRedisConfig(input: unknown, pathPrefix = ''): ResolvedRed
     warnOnEviction: cfg.warnOnEviction ?? DEFAULTS.warnOnEviction,
     connectionName: cfg.connectionName ?? DEFAULTS.connectionName,
     logger: cfg.logger ?? stderrLogger,
-  };
+  });
+  resolvedConfigs.add(value);
+  return { ok: true, value };
+}
+
+/**
+ * {@link resolveRedisOptions}, throwing: the resolved config, or a {@link ConfigError} listing
+ * every problem by dot path (prefixed with `pathPrefix`).
+ */
+export function resolveRedisConfig(input: unknown, pathPrefix = ''): ResolvedRedisConfig {
+  const result = resolveRedisOptions(input, pathPrefix);
+  if (!result.ok) throw new ConfigError(result.issues);
+  return result.value;
 }
