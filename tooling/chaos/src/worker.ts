@@ -90,8 +90,8 @@ let blockInSection = 0;
 let stopping = false;
 
 /** One lock section: optional injected block, a little work, then the fenced write. */
-async function section(store: FencedStore, scope: string, ctx: LockContext, value: string, run?: RunHandle): Promise<void> {
-  const s = rec.enterSection(scope, ctx.fencingToken, ctx.signal);
+async function section(store: FencedStore, scope: string, ctx: LockContext, value: string, requested: number, run?: RunHandle): Promise<void> {
+  const s = rec.enterSection(scope, ctx.fencingToken, ctx.signal, requested);
   try {
     if (blockInSection > 0) {
       const ms = blockInSection;
@@ -214,7 +214,8 @@ async function main(): Promise<void> {
       const [vector] = await embeddings.embed([text]);
       const expected = Array.from(Float32Array.from(expectedVector(text, config.embeddingDimensions)));
       rec.vector(JSON.stringify(vector) === JSON.stringify(expected), JSON.stringify(vector) === JSON.stringify(expected) ? undefined : `text ${JSON.stringify(text)}`);
-      await locks.withOrgMemoryLock(orgId, (ctx) => section(store, `org:${orgId}`, ctx, job.id ?? '?', run), { acquireTimeoutMs: config.acquireTimeoutMs, ...(signal ? { signal } : {}) });
+      const requested = nowUs();
+      await locks.withOrgMemoryLock(orgId, (ctx) => section(store, `org:${orgId}`, ctx, job.id ?? '?', requested, run), { acquireTimeoutMs: config.acquireTimeoutMs, ...(signal ? { signal } : {}) });
       run.end(true);
     } catch (err) {
       run.end(false, describe(err));
@@ -267,7 +268,7 @@ async function main(): Promise<void> {
           async (ctx) => {
             entered = true;
             rec.emit({ k: 'call', proc: config.name, op: 'lock-wait', boundMs: config.acquireTimeoutMs, ms: (nowUs() - t0) / 1000, t: t0, ok: true });
-            await section(store, `workspace:${scope}`, ctx, `${config.name}@${t0}`);
+            await section(store, `workspace:${scope}`, ctx, `${config.name}@${t0}`, t0);
           },
           { acquireTimeoutMs: config.acquireTimeoutMs },
         );

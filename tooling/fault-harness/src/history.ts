@@ -26,6 +26,12 @@ export interface SectionStart {
   scope: string;
   token: number;
   t: number;
+  /**
+   * When the acquire that granted it was sent (µs). A fault that made Redis forget the lock and
+   * ended after this instant may have deleted this very lease (the acquire ran just before the
+   * keys were deleted, its reply read just after). Defaults to `t`.
+   */
+  requested?: number;
 }
 
 /** The section's `fn` settled (`abortedAt`: when its signal aborted, if it did). */

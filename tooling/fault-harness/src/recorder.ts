@@ -23,8 +23,8 @@ export interface RunHandle extends Activity {
 export interface Recorder {
   readonly proc: string;
   emit(event: HistoryEvent): void;
-  /** Call first thing inside a lock's `fn`. */
-  enterSection(scope: string, token: number, signal: AbortSignal): SectionHandle;
+  /** Call first thing inside a lock's `fn`; `requested`: when the acquire was sent (µs, {@link nowUs}). */
+  enterSection(scope: string, token: number, signal: AbortSignal, requested?: number): SectionHandle;
   /** Call first thing inside a processor. `key`/`seq` identify the data of a debounced job. */
   startRun(queue: string, jobId: string, signal: AbortSignal | undefined, data?: { key?: string; seq?: number }): RunHandle;
   /** Runs a bounded call and records how long it took against its bound (a rejection is recorded, then rethrown). */
@@ -56,9 +56,9 @@ export function createRecorder(proc: string, write: (line: string) => void = (li
   return {
     proc,
     emit,
-    enterSection(scope, token, signal) {
+    enterSection(scope, token, signal, requested) {
       const id = `${proc}:s${++n}`;
-      emit({ k: 'section', id, proc, scope, token, t: nowUs() });
+      emit({ k: 'section', id, proc, scope, token, t: nowUs(), ...(requested === undefined ? {} : { requested }) });
       const abortedAt = watch(signal);
       return {
         id,

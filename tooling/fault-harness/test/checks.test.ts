@@ -67,6 +67,20 @@ describe('lock exclusion (live effects)', () => {
     expect(checkLiveExclusion(history([...base, { k: 'fault', kind: 'x', target: 'redis', t0: 300, t1: 400, loses: ['queue'] }]), 'section')).toHaveLength(1);
   });
 
+  it('a lease granted by an acquire sent before lock keys were deleted may have been deleted: that overlap is excused', () => {
+    // Seen in the campaign (seed 275): A's acquire sent at 100, the keys deleted at 300-310, A's
+    // fn started at 320 (its lease had been written just before the delete), B acquired at 400.
+    const events = (requested: number): HistoryEvent[] => [
+      { k: 'fault', kind: 'flush-lock-keys', target: 'redis', t0: 300, t1: 310, loses: ['lock'] },
+      { k: 'section', id: 'A', proc: 'p1', scope: 's', token: 10, t: 320, requested },
+      { k: 'section', id: 'B', proc: 'p2', scope: 's', token: 20, t: 400, requested: 390 },
+      { k: 'effect', of: 'A', proc: 'p1', t: 450, live: true, what: 'write' },
+    ];
+    expect(checkLiveExclusion(history(events(100)), 'section')).toEqual([]);
+    // A's acquire sent after the delete: the lock was not forgotten under it, so this is two holders.
+    expect(checkLiveExclusion(history(events(315)), 'section')).toHaveLength(1);
+  });
+
   it('a holder killed inside its section is live until its process exits', () => {
     const events: HistoryEvent[] = [
       { k: 'section', id: 'A', proc: 'p1', scope: 's', token: 10, t: 0 },

@@ -7,6 +7,8 @@ interface Holder {
   proc: string;
   group: string;
   start: number;
+  /** When the acquire that granted it was sent (sections; `start` for runs and when unknown). */
+  requested: number;
   /** When it stopped being live: its signal aborted, its `fn` settled, or its process died. */
   liveEnd: number;
 }
@@ -15,12 +17,15 @@ function holders(history: History, kind: 'section' | 'run'): Map<string, Holder[
   const ends = new Map<string, { t: number; abortedAt?: number | undefined }>();
   for (const e of history.of(kind === 'section' ? 'section-end' : 'run-end')) ends.set(e.id, { t: e.t, abortedAt: e.abortedAt });
   const out = new Map<string, Holder[]>();
-  const starts = kind === 'section' ? history.of('section').map((s) => ({ id: s.id, proc: s.proc, group: s.scope, t: s.t })) : history.of('run').map((r) => ({ id: r.id, proc: r.proc, group: `${r.queue}/${r.jobId}`, t: r.t }));
+  const starts =
+    kind === 'section'
+      ? history.of('section').map((s) => ({ id: s.id, proc: s.proc, group: s.scope, t: s.t, requested: s.requested ?? s.t }))
+      : history.of('run').map((r) => ({ id: r.id, proc: r.proc, group: `${r.queue}/${r.jobId}`, t: r.t, requested: r.t }));
   for (const s of starts) {
     const end = ends.get(s.id);
     const liveEnd = Math.min(end?.t ?? history.exitOf(s.proc), end?.abortedAt ?? Number.POSITIVE_INFINITY);
     const list = out.get(s.group) ?? [];
-    list.push({ id: s.id, proc: s.proc, group: s.group, start: s.t, liveEnd });
+    list.push({ id: s.id, proc: s.proc, group: s.group, start: s.t, requested: s.requested, liveEnd });
     out.set(s.group, list);
   }
   return out;
@@ -36,7 +41,8 @@ function holders(history: History, kind: 'section' | 'run'): Map<string, Holder[
  * stopped or had its event loop blocked (a stall) between the older holder's start and the
  * effect cannot have run the timer that aborts it; and a fault that made Redis forget the lock
  * (restart without persistence, deleted keys, failover) lets a second holder in by design,
- * which fencing then covers (see fencing.ts).
+ * which fencing then covers (see fencing.ts); that includes a lease granted by an acquire sent
+ * before such a fault ended (it may have been written just before the keys were deleted).
  */
 export function checkLiveExclusion(history: History, kind: 'section' | 'run'): Violation[] {
   const loss: Loss = kind === 'section' ? 'lock' : 'queue';
@@ -54,7 +60,8 @@ export function checkLiveExclusion(history: History, kind: 'section' | 'run'): V
       if (!(b.start <= e.t && e.t <= b.liveEnd)) continue;
       const from = Math.min(a.start, b.start);
       if (history.stalled(a.proc, from, e.t) || history.stalled(b.proc, from, e.t)) continue;
-      if (history.lossBetween(loss, from, e.t)) continue;
+      // A loss that ended after either acquire was sent may have deleted that holder's lease.
+      if (history.lossBetween(loss, Math.min(a.requested, b.requested), e.t)) continue;
       const pair = [a.id, b.id].sort().join('|');
       if (seen.has(pair)) continue;
       seen.add(pair);
