@@ -156,9 +156,10 @@ describe.skipIf(!caps.topologies)('a worker across a Redis Cluster failover (3 m
       const late: string[] = [];
       for (let round = 0; round < rounds; round++) {
         const { master } = await digestOwner();
-        // Due 300 ms after the add, like the campaign; the kill lands 100-290 ms after the ack,
-        // so the job is still delayed when its master dies and falls due during the failover.
-        const { worker, producer } = queuesPair(300);
+        // Due 800 ms after the add; the kill lands 100-290 ms after the ack (which waits for the
+        // replica), so the job is still delayed when its master dies and falls due during the
+        // failover (which takes 1-3 s). With 300 ms a slow WAIT on a loaded box let it run first.
+        const { worker, producer } = queuesPair(800);
         const ran: number[] = [];
         const reg = worker.registerWorker({ queue: 'memory-digest', processor: async () => void ran.push(Date.now()), workerOptions: { stalledInterval: 500 } });
         await reg.worker.waitUntilReady();
