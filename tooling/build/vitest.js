@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/** The private helpers every package bundles; tests import package sources, which import it by name. */
+const SHARED = fileURLToPath(new URL('../../packages/shared/src/index.ts', import.meta.url));
 
 /**
  * Shared vitest settings. Tests talk to real Redis servers they start themselves, so files
@@ -6,9 +10,10 @@ import { defineConfig } from 'vitest/config';
  * timers on a 2-core machine), and results are also written as JSON for the root summary.
  */
 export function defineTestConfig(overrides = {}) {
-  const { test = {}, ...rest } = overrides;
+  const { test = {}, resolve = {}, ...rest } = overrides;
   return defineConfig({
     ...rest,
+    resolve: { ...resolve, alias: { '@lota/shared': SHARED, ...resolve.alias } },
     test: {
       include: ['test/**/*.test.ts'],
       testTimeout: 30_000,

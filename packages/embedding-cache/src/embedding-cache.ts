@@ -1,9 +1,9 @@
+import type { Logger } from '@lota/shared';
 import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { cacheKey, KeyScope } from './cache-key.js';
 import { InvalidArgumentError } from './errors.js';
 import { Flight } from './flight.js';
-import type { Logger } from './logger.js';
 import { checkClient, validateCacheOptions, type EmbeddingCacheOptions, type ResolvedEmbeddingCacheOptions } from './options.js';
 import { checkProvider, checkVectors, type EmbeddingProvider } from './provider.js';
 import { decodeVector, encodeVector } from './vector-codec.js';

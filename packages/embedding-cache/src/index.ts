@@ -5,6 +5,6 @@ export { resolveEmbeddingCacheOptions, DEFAULTS as EMBEDDING_CACHE_DEFAULTS } fr
 export type { EmbeddingProvider } from './provider.js';
 export { cacheKey, KEY_VERSION } from './cache-key.js';
 export { encodeVector, decodeVector, HEADER_BYTES } from './vector-codec.js';
-export type { Logger } from './logger.js';
-export { LotaError, CacheConfigError, InvalidArgumentError, ProviderInvalidError } from './errors.js';
+export type { Logger } from '@lota/shared';
+export { LotaError, ConfigError, InvalidArgumentError, ProviderInvalidError } from './errors.js';
 export type { EmbeddingCacheErrorCode } from './errors.js';

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { CacheConfigError } from './errors.js';
-import { stderrLogger, type Logger } from './logger.js';
+import { collectOptions, createStderrLogger, isLogger, keyPrefixProblem, NOT_A_LOGGER, ResolvedMarks, type Logger, type OptionIssue, type OptionsResult } from '@lota/shared';
+import { ConfigError } from './errors.js';
 
 /** Options of `createEmbeddingCache`. Defaults: {@link DEFAULTS}. */
 export interface EmbeddingCacheOptions {
@@ -90,33 +90,17 @@ export interface ResolvedEmbeddingCacheOptions {
   readonly logger: Logger;
 }
 
-/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
-export interface OptionIssue {
-  path: string;
-  message: string;
-}
+export type { OptionIssue, OptionsResult };
 
-/** What a resolver returns: the resolved options, or every problem by dot path. */
-export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
-
-/** Option names of {@link EmbeddingCacheOptions}, the client first. */
-const KNOWN = ['redis', 'ttlSeconds', 'prefix', 'memory', 'timeoutMs', 'batchSize', 'maxParallelCalls', 'maxPendingWriteBytes', 'logger'] as const;
-const UNKNOWN = 'unknown option; remove it or check its spelling';
-
-const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
+/** Option names of {@link EmbeddingCacheSettings} (the client is checked apart). */
+const KNOWN: readonly string[] = ['ttlSeconds', 'prefix', 'memory', 'timeoutMs', 'batchSize', 'maxParallelCalls', 'maxPendingWriteBytes', 'logger'];
 const wholeProblem = (v: unknown, min: number): string | undefined => {
   if (typeof v !== 'number') return `must be a number: a whole number >= ${min}, got ${v === null ? 'null' : typeof v}`;
   return Number.isInteger(v) && v >= min ? undefined : `must be a whole number >= ${min}, got ${String(v)}`;
 };
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 
 /** Values made by {@link resolveEmbeddingCacheOptions}: `createEmbeddingCache` takes them as they are, without a second parse. */
-const resolvedOptions = new WeakSet<object>();
-
-export function isResolvedEmbeddingCacheOptions(value: unknown): value is ResolvedEmbeddingCacheOptions {
-  return typeof value === 'object' && value !== null && resolvedOptions.has(value);
-}
+const resolvedOptions = new ResolvedMarks<ResolvedEmbeddingCacheOptions>();
 
 /**
  * Validates {@link EmbeddingCacheSettings} (everything but the client) and applies
@@ -124,15 +108,9 @@ export function isResolvedEmbeddingCacheOptions(value: unknown): value is Resolv
  * resolved)`), or every problem by dot path under `path`. Never throws for bad input.
  */
 export function resolveEmbeddingCacheOptions(input: unknown, path = ''): OptionsResult<ResolvedEmbeddingCacheOptions> {
-  const o = (input ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || Array.isArray(o)) return { ok: false, issues: [{ path, message: 'must be an options object' }] };
-  const issues: OptionIssue[] = [];
-  const check = (key: string, problem: string | undefined): void => {
-    if (problem) issues.push({ path: join(path, key), message: problem });
-  };
-  for (const key of Object.keys(o)) if (!(KNOWN as readonly string[]).includes(key) || key === 'redis') check(key, UNKNOWN);
+  const { options: o, issues, check } = collectOptions(input, path, KNOWN);
   const prefix = o.prefix ?? DEFAULTS.prefix;
-  check('prefix', typeof prefix === 'string' && /^[^\s{}]+$/.test(prefix) ? undefined : 'must be a non-empty string without spaces or braces');
+  check('prefix', keyPrefixProblem(prefix));
   const whole = (key: 'ttlSeconds' | 'timeoutMs' | 'maxPendingWriteBytes' | 'batchSize' | 'maxParallelCalls', min = 1): number => {
     const v = o[key] ?? DEFAULTS[key];
     check(key, wholeProblem(v, min));
@@ -148,8 +126,8 @@ export function resolveEmbeddingCacheOptions(input: unknown, path = ''): Options
     if (typeof memory !== 'object' || memory === null) check('memory', 'must be { maxEntries } or false');
     else check('memory.maxEntries', wholeProblem((memory as { maxEntries?: unknown }).maxEntries, 1));
   }
-  const logger = o.logger ?? stderrLogger;
-  check('logger', isLogger(logger) ? undefined : 'must have debug, info, warn and error functions');
+  const logger = o.logger ?? createStderrLogger('lota:embedding-cache');
+  check('logger', isLogger(logger) ? undefined : NOT_A_LOGGER);
   if (issues.length > 0) return { ok: false, issues };
   const value: ResolvedEmbeddingCacheOptions = Object.freeze({
     ttlSeconds,
@@ -161,8 +139,7 @@ export function resolveEmbeddingCacheOptions(input: unknown, path = ''): Options
     maxPendingWriteBytes,
     logger: logger as Logger,
   });
-  resolvedOptions.add(value);
-  return { ok: true, value };
+  return { ok: true, value: resolvedOptions.mark(value) };
 }
 
 const clientProblem = (v: unknown): string | undefined =>
@@ -170,22 +147,16 @@ const clientProblem = (v: unknown): string | undefined =>
     ? undefined
     : 'must be an ioredis Redis or Cluster instance';
 
-/** `@lota/embedding-cache: <option> <problem>.` for each problem; unknown options in one sentence, as before. */
-function configError(issues: readonly OptionIssue[]): CacheConfigError {
-  const unknown = issues.filter((i) => i.message === UNKNOWN).map((i) => i.path);
-  const sentences = issues.filter((i) => i.message !== UNKNOWN).map((i) => `${i.path} ${i.message}.`);
-  if (unknown.length) sentences.unshift(`unknown option(s) ${unknown.join(', ')}; known: ${KNOWN.join(', ')}.`);
-  return new CacheConfigError(`@lota/embedding-cache: ${sentences.join(' ')}`);
+function configError(issues: readonly OptionIssue[]): ConfigError {
+  return new ConfigError('@lota/embedding-cache: createEmbeddingCache()', issues);
 }
 
 /** `createEmbeddingCache(redis, resolved)`: the client checked; `resolved` must come out of {@link resolveEmbeddingCacheOptions}. */
 export function checkClient(redis: unknown, resolved: ResolvedEmbeddingCacheOptions): Redis | Cluster {
   const problem = clientProblem(redis);
   if (problem) throw configError([{ path: 'redis', message: problem }]);
-  if (!isResolvedEmbeddingCacheOptions(resolved)) {
-    throw new CacheConfigError(
-      '@lota/embedding-cache: createEmbeddingCache(redis, resolved) takes the value of resolveEmbeddingCacheOptions(); pass plain options as createEmbeddingCache({ redis, ...options }).',
-    );
+  if (!resolvedOptions.has(resolved)) {
+    throw configError([{ path: 'resolved', message: 'must be the value of resolveEmbeddingCacheOptions(); pass plain options as createEmbeddingCache({ redis, ...options })' }]);
   }
   return redis as Redis | Cluster;
 }
@@ -195,7 +166,7 @@ export function checkClient(redis: unknown, resolved: ResolvedEmbeddingCacheOpti
  * {@link resolveEmbeddingCacheOptions}; throws `CONFIG_INVALID` naming every bad option.
  */
 export function validateCacheOptions(input: unknown): { redis: Redis | Cluster; resolved: ResolvedEmbeddingCacheOptions } {
-  if (typeof input !== 'object' || input === null) throw new CacheConfigError('@lota/embedding-cache: createEmbeddingCache() needs an options object with redis.');
+  if (typeof input !== 'object' || input === null) throw configError([{ path: '', message: 'must be an options object with redis' }]);
   const { redis, ...settings } = input as Record<string, unknown>;
   const problem = clientProblem(redis);
   const result = resolveEmbeddingCacheOptions(settings);

@@ -1,3 +1,4 @@
+import { raceTimeout, unusableReason } from '@lota/shared';
 import type { Cluster, Redis } from 'ioredis';
 
 type Client = Redis | Cluster;
@@ -78,33 +79,15 @@ export class VectorStore {
       return undefined;
     }
     const request = this.isCluster ? this.lookupPerSlot(keys) : this.redis.mgetBuffer(...keys);
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    const outcome = await Promise.race([
-      request.then(
-        (v) => ({ ok: true as const, v }),
-        (err: unknown) => ({ ok: false as const, err }),
-      ),
-      new Promise<{ ok: false; err: Error }>((resolve) => {
-        timer = setTimeout(
-          () =>
-            // One I/O turn first: after a busy event loop the reply may already sit in the socket.
-            setImmediate(() => {
-              timedOut = true;
-              resolve({ ok: false, err: new Error(`no reply within ${this.opts.timeoutMs} ms (timeoutMs)`) });
-            }),
-          this.opts.timeoutMs,
-        );
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome.ok) return outcome.v;
-    if (timedOut) {
+    try {
+      // One I/O turn before calling it a timeout: after a busy event loop the reply may already sit in the socket.
+      const outcome = await raceTimeout(request, this.opts.timeoutMs, { ioTurnFirst: true });
+      if (outcome.done) return outcome.value;
       this.stuck++;
       void request.finally(() => this.stuck--).catch(() => undefined);
-      this.events.onError('timeout', (outcome.err as Error).message);
-    } else {
-      this.events.onError('error', outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
+      this.events.onError('timeout', `no reply within ${this.opts.timeoutMs} ms (timeoutMs)`);
+    } catch (err) {
+      this.events.onError('error', err instanceof Error ? err.message : String(err));
     }
     return undefined;
   }
@@ -161,8 +144,7 @@ export class VectorStore {
   private notWritable(): string | undefined {
     // A client still making its first connection takes the write (it is sent once connected);
     // one that lost its connection does not (it could sit in ioredis' offline queue for long).
-    const status = this.redis.status;
-    return status === 'reconnecting' || status === 'close' || status === 'end' || status === 'disconnecting' ? `connection is ${status}` : undefined;
+    return unusableReason(this.redis);
   }
 
   private fits(bytes: number): boolean {

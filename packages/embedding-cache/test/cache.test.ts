@@ -1,7 +1,7 @@
 import { waitFor } from '@lota/redis-testkit';
 import { describe, expect, it } from 'vitest';
 import {
-  CacheConfigError,
+  ConfigError,
   createEmbeddingCache,
   decodeVector,
   encodeVector,
@@ -218,9 +218,9 @@ describe('bad input and bad providers: typed errors, nothing cached', () => {
   }
 
   it('bad options name the option', () => {
-    expect(() => createEmbeddingCache({ redis: file.redis, ttlSeconds: 0 })).toThrow(/ttlSeconds must be a whole number >= 1/);
-    expect(() => createEmbeddingCache({ redis: file.redis, memory: { maxEntries: -1 } })).toThrow(CacheConfigError);
-    expect(() => createEmbeddingCache({ redis: file.redis, ttl: 5 } as never)).toThrow(/unknown option\(s\) ttl/);
+    expect(() => createEmbeddingCache({ redis: file.redis, ttlSeconds: 0 })).toThrow(/ttlSeconds: must be a whole number >= 1/);
+    expect(() => createEmbeddingCache({ redis: file.redis, memory: { maxEntries: -1 } })).toThrow(ConfigError);
+    expect(() => createEmbeddingCache({ redis: file.redis, ttl: 5 } as never)).toThrow(/ttl: unknown option/);
     expect(() => createEmbeddingCache({ redis: {} as never })).toThrow(/ioredis/);
   });
 });

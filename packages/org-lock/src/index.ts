@@ -6,14 +6,14 @@ export type { OrgMemoryLock } from './org-memory-lock.js';
 export type { LockAdapter, LockContext, LockOptions } from './types.js';
 export { scopeKeys, releaseChannel } from './keys.js';
 export type { ScopeKeys } from './keys.js';
-export type { Logger } from './logger.js';
+export type { Logger } from '@lota/shared';
 export {
   LotaError,
-  LockConfigError,
+  ConfigError,
   InvalidArgumentError,
   LockTimeoutError,
   LockLostError,
-  LockUnavailableError,
+  RedisUnreachableError,
   LockClosedError,
 } from './errors.js';
 export type { LockErrorCode } from './errors.js';

@@ -1,7 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { InvalidArgumentError, LockConfigError } from './errors.js';
-import type { Logger } from './logger.js';
-import { stderrLogger } from './logger.js';
+import { collectOptions, createStderrLogger, isLogger, isWholeIn, keyPrefixProblem, NOT_A_LOGGER, ResolvedMarks, type Logger, type OptionIssue, type OptionsResult } from '@lota/shared';
+import { ConfigError, InvalidArgumentError } from './errors.js';
 
 /** Options of {@link createRedisLock}. Defaults: {@link DEFAULTS}. */
 export interface RedisLockOptions {
@@ -90,20 +89,12 @@ export interface ResolvedLockOptions {
   readonly logger: Logger;
 }
 
-/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
-export interface OptionIssue {
-  path: string;
-  message: string;
-}
-
-/** What a resolver returns: the resolved options, or every problem by dot path. */
-export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
+export type { OptionIssue, OptionsResult };
 
 function isClient(v: unknown): v is Redis | Cluster {
   return typeof v === 'object' && v !== null && typeof (v as { defineCommand?: unknown }).defineCommand === 'function' && 'status' in v;
 }
 
-const isWholeIn = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const ttlProblem = (v: unknown): string | undefined =>
   isWholeIn(v, MIN_TTL_MS, MAX_TIMER_MS) ? undefined : `must be a whole number of milliseconds from ${MIN_TTL_MS} to ${MAX_TIMER_MS}, got ${String(v)}`;
 const waitProblem = (v: unknown): string | undefined =>
@@ -123,18 +114,11 @@ export function checkTimeout(where: string, ms: unknown): number {
   return ms as number;
 }
 
-/** Option names of {@link RedisLockOptions}, clients first. */
-const KNOWN = ['clients', 'prefix', 'ttlMs', 'acquireTimeoutMs', 'autoExtend', 'requestTimeoutMs', 'fair', 'logger'] as const;
-const UNKNOWN = 'unknown option; remove it or check its spelling';
-
-const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
+/** Option names of {@link LockSettings} (the clients are checked apart). */
+const KNOWN: readonly string[] = ['prefix', 'ttlMs', 'acquireTimeoutMs', 'autoExtend', 'requestTimeoutMs', 'fair', 'logger'];
 
 /** Values made by {@link resolveLockOptions}: `createRedisLock` takes them as they are, without a second parse. */
-const resolvedOptions = new WeakSet<object>();
-
-export function isResolvedLockOptions(value: unknown): value is ResolvedLockOptions {
-  return typeof value === 'object' && value !== null && resolvedOptions.has(value);
-}
+const resolvedOptions = new ResolvedMarks<ResolvedLockOptions>();
 
 /**
  * Validates {@link LockSettings} (everything but the clients) and applies {@link DEFAULTS}: the
@@ -142,15 +126,9 @@ export function isResolvedLockOptions(value: unknown): value is ResolvedLockOpti
  * by dot path under `path` (e.g. `'memoryLock'` inside a runtime config). Never throws for bad input.
  */
 export function resolveLockOptions(input: unknown, path = ''): OptionsResult<ResolvedLockOptions> {
-  const o = (input ?? {}) as Record<string, unknown>;
-  if (typeof o !== 'object' || Array.isArray(o)) return { ok: false, issues: [{ path, message: 'must be an options object' }] };
-  const issues: OptionIssue[] = [];
-  const check = (key: string, problem: string | undefined): void => {
-    if (problem) issues.push({ path: join(path, key), message: problem });
-  };
-  for (const key of Object.keys(o)) if (!(KNOWN as readonly string[]).includes(key) || key === 'clients') check(key, UNKNOWN);
+  const { options: o, issues, check } = collectOptions(input, path, KNOWN);
   const prefix = o.prefix ?? DEFAULTS.prefix;
-  check('prefix', typeof prefix === 'string' && /^[^\s{}]+$/.test(prefix) ? undefined : 'must be a non-empty string without spaces or braces');
+  check('prefix', keyPrefixProblem(prefix));
   const ttlMs = o.ttlMs ?? DEFAULTS.ttlMs;
   check('ttlMs', ttlProblem(ttlMs));
   const acquireTimeoutMs = o.acquireTimeoutMs ?? DEFAULTS.acquireTimeoutMs;
@@ -161,9 +139,8 @@ export function resolveLockOptions(input: unknown, path = ''): OptionsResult<Res
   check('requestTimeoutMs', isWholeIn(requested, 1, MAX_TIMER_MS) ? undefined : `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
   const fair = o.fair ?? DEFAULTS.fair;
   check('fair', typeof fair === 'boolean' ? undefined : 'must be true or false');
-  const logger = o.logger ?? stderrLogger;
-  const isLogger = typeof logger === 'object' && logger !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (logger as Record<string, unknown>)[k] === 'function');
-  check('logger', isLogger ? undefined : 'must have debug, info, warn and error functions');
+  const logger = o.logger ?? createStderrLogger('lota:org-lock');
+  check('logger', isLogger(logger) ? undefined : NOT_A_LOGGER);
   if (issues.length > 0) return { ok: false, issues };
   const ttl = ttlMs as number;
   const value: ResolvedLockOptions = Object.freeze({
@@ -175,8 +152,7 @@ export function resolveLockOptions(input: unknown, path = ''): OptionsResult<Res
     fair: fair as boolean,
     logger: logger as Logger,
   });
-  resolvedOptions.add(value);
-  return { ok: true, value };
+  return { ok: true, value: resolvedOptions.mark(value) };
 }
 
 /** The clients of {@link RedisLockOptions}, or what is wrong with them (a sentence after the option name). */
@@ -191,20 +167,16 @@ function clientsOf(raw: unknown): Array<Redis | Cluster> | string {
   return clients;
 }
 
-/** `@lota/org-lock: <option> <problem>.` for each problem; unknown options in one sentence, as before. */
-function configError(issues: readonly OptionIssue[]): LockConfigError {
-  const unknown = issues.filter((i) => i.message === UNKNOWN).map((i) => i.path);
-  const sentences = issues.filter((i) => i.message !== UNKNOWN).map((i) => `${i.path} ${i.message}.`);
-  if (unknown.length) sentences.unshift(`unknown option(s) ${unknown.join(', ')}; known: ${KNOWN.join(', ')}.`);
-  return new LockConfigError(`@lota/org-lock: ${sentences.join(' ')}`);
+function configError(issues: readonly OptionIssue[]): ConfigError {
+  return new ConfigError('@lota/org-lock: createRedisLock()', issues);
 }
 
 /** `createRedisLock(clients, resolved)`: the clients checked; `resolved` must come out of {@link resolveLockOptions}. */
 export function checkClients(raw: unknown, resolved: ResolvedLockOptions): Array<Redis | Cluster> {
   const clients = clientsOf(raw);
   if (typeof clients === 'string') throw configError([{ path: 'clients', message: clients }]);
-  if (!isResolvedLockOptions(resolved)) {
-    throw new LockConfigError('@lota/org-lock: createRedisLock(clients, resolved) takes the value of resolveLockOptions(); pass plain options as createRedisLock({ clients, ...options }).');
+  if (!resolvedOptions.has(resolved)) {
+    throw configError([{ path: 'resolved', message: 'must be the value of resolveLockOptions(); pass plain options as createRedisLock({ clients, ...options })' }]);
   }
   return clients;
 }
@@ -214,7 +186,7 @@ export function checkClients(raw: unknown, resolved: ResolvedLockOptions): Array
  * throws `CONFIG_INVALID` naming every bad option and the fix.
  */
 export function validateLockOptions(input: unknown): { clients: Array<Redis | Cluster>; resolved: ResolvedLockOptions } {
-  if (typeof input !== 'object' || input === null) throw new LockConfigError('@lota/org-lock: createRedisLock() needs an options object with clients.');
+  if (typeof input !== 'object' || input === null) throw configError([{ path: '', message: 'must be an options object with clients' }]);
   const { clients: raw, ...settings } = input as Record<string, unknown>;
   const clients = clientsOf(raw);
   const result = resolveLockOptions(settings);

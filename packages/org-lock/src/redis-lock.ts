@@ -1,3 +1,4 @@
+import { raceTimeout, unusableReason } from '@lota/shared';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import {
@@ -5,7 +6,7 @@ import {
   LockClosedError,
   LockLostError,
   LockTimeoutError,
-  LockUnavailableError,
+  RedisUnreachableError,
 } from './errors.js';
 import { keysForTag, releaseChannel, scopeKeys, type ScopeKeys } from './keys.js';
 import { checkClients, checkTimeout, checkTtl, validateLockOptions, type RedisLockOptions, type ResolvedLockOptions } from './options.js';
@@ -283,9 +284,9 @@ export class RedisLock implements LockAdapter {
     }
     const outcome = answered ?? { kind: 'unreachable', reasons: [`no reply within ${Math.round(performance.now() - firstTry)} ms`] };
     if (outcome.kind === 'unreachable') {
-      throw new LockUnavailableError(
-        scope,
-        `${this.clients.length > 1 ? `fewer than ${this.quorum} of ${this.clients.length} Redis masters answered` : 'Redis did not answer'} within acquireTimeoutMs (${timeoutMs} ms): ${outcome.reasons.join('; ')}`,
+      throw new RedisUnreachableError(
+        `@lota/org-lock: could not acquire '${scope}': ${this.clients.length > 1 ? `fewer than ${this.quorum} of ${this.clients.length} Redis masters answered` : 'Redis did not answer'} within acquireTimeoutMs (${timeoutMs} ms): ${outcome.reasons.join('; ')}. fn did not run.`,
+        { scope },
       );
     }
     throw new LockTimeoutError(scope, timeoutMs);
@@ -507,26 +508,15 @@ export class RedisLock implements LockAdapter {
    * once connected). `onTimeout` runs when a sent call times out.
    */
   private async call<R>(client: Client, send: () => Promise<R>, onTimeout?: () => void): Promise<{ ok: true; value: R } | { ok: false; error: string }> {
-    const status = client.status;
-    if (status === 'reconnecting' || status === 'close' || status === 'end' || status === 'disconnecting') {
-      return { ok: false, error: `connection is ${status}` };
-    }
-    let timer: NodeJS.Timeout | undefined;
+    const unusable = unusableReason(client);
+    if (unusable !== undefined) return { ok: false, error: unusable };
     try {
-      const value = await Promise.race([
-        send(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            onTimeout?.();
-            reject(new Error(`no reply within ${this.opts.requestTimeoutMs} ms`));
-          }, this.opts.requestTimeoutMs);
-        }),
-      ]);
-      return { ok: true, value };
+      const outcome = await raceTimeout(send(), this.opts.requestTimeoutMs);
+      if (outcome.done) return { ok: true, value: outcome.value };
+      onTimeout?.();
+      return { ok: false, error: `no reply within ${this.opts.requestTimeoutMs} ms` };
     } catch (err) {
       return { ok: false, error: errorMessage(err) };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

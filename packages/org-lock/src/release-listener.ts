@@ -1,3 +1,4 @@
+import { settleWithin, withDeadline } from '@lota/shared';
 import type { Cluster, Redis } from 'ioredis';
 
 type Client = Redis | Cluster;
@@ -80,22 +81,14 @@ export class ReleaseListener {
       sub.on('error', (err: Error) => this.onError(err));
       sub.on('message', (_channel: string, message: string) => this.dispatch(message));
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        Promise.all(subs.map((s) => s.subscribe(this.channel))),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`release subscription not set up within ${SUBSCRIBE_TIMEOUT_MS} ms`)), SUBSCRIBE_TIMEOUT_MS);
-        }),
-      ]);
+      await withDeadline(Promise.all(subs.map((s) => s.subscribe(this.channel))), SUBSCRIBE_TIMEOUT_MS, () => new Error(`release subscription not set up within ${SUBSCRIBE_TIMEOUT_MS} ms`));
     } catch (err) {
       for (const s of subs) s.disconnect();
       this.retryAt = performance.now() + this.retryDelay;
       this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
       this.onError(err instanceof Error ? err : new Error(String(err)));
       return;
-    } finally {
-      clearTimeout(timer);
     }
     if (this.closed || this.clients.some((c) => c.status === 'end')) {
       for (const s of subs) s.disconnect();
@@ -199,13 +192,7 @@ export class ReleaseListener {
     const subs = this.subscribers ?? [];
     this.subscribers = undefined;
     for (const c of this.clients) c.off('end', this.onParentEnd);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(subs.map((s) => s.quit())),
-      // Not unref'd: the caller awaits this, so it must settle even when nothing else runs.
-      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(Promise.allSettled(subs.map((s) => s.quit())), timeoutMs);
     for (const s of subs) s.disconnect();
   }
 }

@@ -4,7 +4,7 @@
 import { startCluster, waitFor, withAdmin } from '@lota/redis-testkit';
 import { Cluster, type Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, LockConfigError, LockTimeoutError, createRedisLock, scopeKeys, type RedisLock } from '../src/index.js';
+import { InvalidArgumentError, ConfigError, LockTimeoutError, createRedisLock, scopeKeys, type RedisLock } from '../src/index.js';
 import { caps, freshScope, pause, perTestResources } from './helpers.js';
 
 const res = perTestResources();
@@ -169,8 +169,8 @@ describe.skipIf(!caps.control)('safety under adversarial timing', () => {
     const s = await res.server();
     const c = res.client(s);
     const tooLong = 2 ** 31;
-    expect(() => createRedisLock({ clients: c, ttlMs: tooLong })).toThrow(LockConfigError);
-    expect(() => createRedisLock({ clients: c, acquireTimeoutMs: tooLong })).toThrow(LockConfigError);
+    expect(() => createRedisLock({ clients: c, ttlMs: tooLong })).toThrow(ConfigError);
+    expect(() => createRedisLock({ clients: c, acquireTimeoutMs: tooLong })).toThrow(ConfigError);
     const l = res.lock({ clients: c });
     const scope = freshScope('huge-ttl');
     await expect(l.withLock(scope, async () => 'x', { ttlMs: tooLong })).rejects.toThrow(InvalidArgumentError);

@@ -6,7 +6,7 @@ import {
   createRedisLock,
   InvalidArgumentError,
   LockClosedError,
-  LockConfigError,
+  ConfigError,
   LockTimeoutError,
   releaseChannel,
   scopeKeys,
@@ -34,9 +34,9 @@ forEachTopology('redis lock', (t) => {
     await expect(lock.withLock('x', async () => 1, { ttlMs: -5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(lock.withLock('x', async () => 1, { acquireTimeoutMs: -1 })).rejects.toThrow(/acquireTimeoutMs/);
     await expect(lock.withLock('x', 'not a function' as never)).rejects.toThrow(/fn must be/);
-    expect(() => createRedisLock({ clients: t.client, ttlMs: 0 })).toThrow(LockConfigError);
-    expect(() => createRedisLock({ clients: [] })).toThrow(/clients must be/);
-    expect(() => createRedisLock({ clients: t.client, ttl: 5 } as never)).toThrow(/unknown option\(s\) ttl/);
+    expect(() => createRedisLock({ clients: t.client, ttlMs: 0 })).toThrow(ConfigError);
+    expect(() => createRedisLock({ clients: [] })).toThrow(/clients: must be/);
+    expect(() => createRedisLock({ clients: t.client, ttl: 5 } as never)).toThrow(/ttl: unknown option/);
     expect(() => createOrgMemoryLock({} as never)).toThrow(/withLock/);
     // Only the INFO calls above reached Redis: no EVALSHA.
     expect(await evalshaCalls()).toBe(before);

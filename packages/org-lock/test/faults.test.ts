@@ -1,7 +1,7 @@
 import { waitFor, type RedisServer } from '@lota/redis-testkit';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { LockLostError, LockUnavailableError, scopeKeys } from '../src/index.js';
+import { LockLostError, RedisUnreachableError, scopeKeys } from '../src/index.js';
 import { caps, freshScope, pause, perTestResources, type LockChild } from './helpers.js';
 
 const res = perTestResources();
@@ -90,7 +90,7 @@ describe.skipIf(!caps.control)('faults', () => {
     const t0 = performance.now();
     const err = await l.withLock('org:x', async () => void (ran = true), { acquireTimeoutMs: 400 }).catch((e: unknown) => e);
     expect(performance.now() - t0).toBeLessThan(700);
-    expect(err).toBeInstanceOf(LockUnavailableError);
+    expect(err).toBeInstanceOf(RedisUnreachableError);
     expect((err as Error).message).toMatch(/Redis did not answer within acquireTimeoutMs \(400 ms\)/);
     expect(ran).toBe(false);
   });
@@ -102,7 +102,7 @@ describe.skipIf(!caps.control)('faults', () => {
     const scope = freshScope('paused');
     await s.pause();
     const err = await l.withLock(scope, async () => 'never', { acquireTimeoutMs: 500 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LockUnavailableError);
+    expect(err).toBeInstanceOf(RedisUnreachableError);
     await s.resume();
     // The acquires sent while paused run now; the releases queued behind them undo them.
     await waitFor(async () => (await c.exists(scopeKeys('lota', scope).owner)) === 0, { timeoutMs: 2_000, description: 'no ghost holder' });
@@ -138,7 +138,7 @@ describe.skipIf(!caps.control)('faults', () => {
     await servers[1]!.kill();
     await waitFor(() => clients[1]!.status !== 'ready');
     const err = (await l.withLock(scope, async () => 'never', { acquireTimeoutMs: 300 }).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(LockUnavailableError);
+    expect(err).toBeInstanceOf(RedisUnreachableError);
     expect(err.message).toMatch(/fewer than 2 of 3 Redis masters answered/);
     expect(err.message).toMatch(/127\.0\.0\.1:\d+: connection is/);
   });

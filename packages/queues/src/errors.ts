@@ -1,4 +1,16 @@
+import { ConfigError, errorClass, InvalidArgumentError, LotaError, RedisUnreachableError } from '@lota/shared';
 import type { EnqueueResult } from './enqueue-transaction.js';
+
+/**
+ * Every error of `@lota/queues` is a {@link LotaError}: a literal `name`, a stable `code`, the
+ * underlying error as `cause`. Messages name the package, the field or option, and the fix.
+ * Shared with the other packages (one class per code): {@link ConfigError} (`createQueues`
+ * options or a policy override are wrong), {@link InvalidArgumentError} (an unknown queue
+ * name, a bad concurrency), {@link RedisUnreachableError} (Redis cannot take the job: the
+ * connection is not ready and nothing was sent, or Redis failed the add, then `jobId` is set
+ * and a retry with it cannot create a duplicate).
+ */
+export { ConfigError, InvalidArgumentError, LotaError, RedisUnreachableError };
 
 /** Stable machine-readable codes of every error `@lota/queues` throws. */
 export type QueuesErrorCode =
@@ -12,63 +24,14 @@ export type QueuesErrorCode =
   | 'WORKER_EXISTS'
   | 'JOB_LOCK_LOST';
 
-/**
- * Base of every error thrown by `@lota/queues`: a literal `name`, a stable `code`, the
- * underlying error as `cause`. Messages name the package, the field or option, and the fix.
- */
-export class LotaError extends Error {
-  override readonly name: string = 'LotaError';
-  readonly code: QueuesErrorCode;
-
-  constructor(code: QueuesErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-/** `createQueues` options or a policy override are wrong. */
-export class QueuesConfigError extends LotaError {
-  override readonly name = 'QueuesConfigError';
-  declare readonly code: 'CONFIG_INVALID';
-  constructor(message: string) {
-    super('CONFIG_INVALID', message);
-  }
-}
-
 /** Job data was refused at the call site: nothing reached Redis. `field` is the dot path of the problem. */
-export class JobValidationError extends LotaError {
-  override readonly name = 'JobValidationError';
-  declare readonly code: 'JOB_INVALID';
+export class JobValidationError extends errorClass('JOB_INVALID', 'JobValidationError') {
   readonly queue: string;
   readonly field: string;
   constructor(queue: string, field: string, problem: string) {
-    super('JOB_INVALID', `@lota/queues: job for '${queue}' refused: ${field} ${problem}. Nothing was enqueued.`);
+    super(`@lota/queues: job for '${queue}' refused: ${field} ${problem}. Nothing was enqueued.`);
     this.queue = queue;
     this.field = field;
-  }
-}
-
-/** An argument that is not job data is wrong: an unknown queue name, a bad concurrency. */
-export class InvalidArgumentError extends LotaError {
-  override readonly name = 'InvalidArgumentError';
-  declare readonly code: 'INVALID_ARGUMENT';
-  constructor(message: string) {
-    super('INVALID_ARGUMENT', message);
-  }
-}
-
-/**
- * Redis cannot take the job. Either the connection is not ready (down, reconnecting, closed) and
- * nothing was sent, or Redis failed the add (a Cluster failover in progress); then `jobId` is
- * set and a retry with it cannot create a duplicate.
- */
-export class RedisUnavailableError extends LotaError {
-  override readonly name = 'RedisUnavailableError';
-  declare readonly code: 'REDIS_UNREACHABLE';
-  readonly jobId: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; jobId?: string }) {
-    super('REDIS_UNREACHABLE', message, options);
-    this.jobId = options?.jobId;
   }
 }
 
@@ -77,14 +40,11 @@ export class RedisUnavailableError extends LotaError {
  * server). The job may or may not exist: retrying with the same `jobId` (or the same dedupe key)
  * cannot create a duplicate.
  */
-export class EnqueueTimeoutError extends LotaError {
-  override readonly name = 'EnqueueTimeoutError';
-  declare readonly code: 'ENQUEUE_TIMEOUT';
+export class EnqueueTimeoutError extends errorClass('ENQUEUE_TIMEOUT', 'EnqueueTimeoutError') {
   readonly queue: string;
   readonly jobId: string;
   constructor(queue: string, jobId: string, timeoutMs: number) {
     super(
-      'ENQUEUE_TIMEOUT',
       `@lota/queues: Redis did not acknowledge the job for '${queue}' within ${timeoutMs} ms (enqueueTimeoutMs). ` +
         `It may or may not have been enqueued; retry with jobId '${jobId}' (or the same dedupe key) to be safe from duplicates.`,
     );
@@ -101,9 +61,7 @@ export class EnqueueTimeoutError extends LotaError {
  * with the same `jobId` (or the same dedupe key) is safe: it cannot create a duplicate, and it
  * waits for the replicas again.
  */
-export class EnqueueNotReplicatedError extends LotaError {
-  override readonly name = 'EnqueueNotReplicatedError';
-  declare readonly code: 'ENQUEUE_NOT_REPLICATED';
+export class EnqueueNotReplicatedError extends errorClass('ENQUEUE_NOT_REPLICATED', 'EnqueueNotReplicatedError') {
   readonly queue: string;
   /** The job of the (first) add: for a deduplicated call, the job kept for its key. */
   readonly jobId: string;
@@ -122,7 +80,6 @@ export class EnqueueNotReplicatedError extends LotaError {
         ? `only ${acknowledged} of the ${required} replica(s) asked for (waitForReplicas) confirmed the add within ${timeoutMs} ms (waitForReplicasTimeoutMs)`
         : `the WAIT for ${required} replica(s) failed (${cause instanceof Error ? cause.message : 'unknown error'})`;
     super(
-      'ENQUEUE_NOT_REPLICATED',
       `@lota/queues: ${what} WAS enqueued to '${queue}' on the Redis master, but ${why}. ` +
         `It will run unless the master fails before a replica has it. Retrying with jobId '${jobId}' (or the same dedupe key) is safe: it cannot create a duplicate and waits for the replicas again. ` +
         'If this persists, check that the master has that many replicas connected and keeping up (INFO replication).',
@@ -137,11 +94,9 @@ export class EnqueueNotReplicatedError extends LotaError {
 }
 
 /** `close()` was called: no more enqueues or workers on this instance. */
-export class QueuesClosedError extends LotaError {
-  override readonly name = 'QueuesClosedError';
-  declare readonly code: 'QUEUES_CLOSED';
+export class QueuesClosedError extends errorClass('QUEUES_CLOSED', 'QueuesClosedError') {
   constructor(method: string) {
-    super('QUEUES_CLOSED', `@lota/queues: ${method}() was called after close(); create a new instance with createQueues().`);
+    super(`@lota/queues: ${method}() was called after close(); create a new instance with createQueues().`);
   }
 }
 
@@ -150,13 +105,10 @@ export class QueuesClosedError extends LotaError {
  * workers would run two processors and double the queue's concurrency. Closing the first
  * worker frees the queue.
  */
-export class WorkerExistsError extends LotaError {
-  override readonly name = 'WorkerExistsError';
-  declare readonly code: 'WORKER_EXISTS';
+export class WorkerExistsError extends errorClass('WORKER_EXISTS', 'WorkerExistsError') {
   readonly queue: string;
   constructor(queue: string, concurrency: number, closing: boolean) {
     super(
-      'WORKER_EXISTS',
       `@lota/queues: registerWorker('${queue}') refused: this instance already ${closing ? 'is closing a' : 'runs a'} worker for '${queue}' ` +
         `(concurrency ${concurrency}); a second one would double its concurrency. ` +
         (closing
@@ -173,14 +125,11 @@ export class WorkerExistsError extends LotaError {
  * from Redis) and the job may already run in another worker. It is the `reason` of the
  * processor's aborted `signal`, and what `runChunked` throws at the next chunk boundary.
  */
-export class JobLockLostError extends LotaError {
-  override readonly name = 'JobLockLostError';
-  declare readonly code: 'JOB_LOCK_LOST';
+export class JobLockLostError extends errorClass('JOB_LOCK_LOST', 'JobLockLostError') {
   readonly queue: string;
   readonly jobId: string;
   constructor(queue: string, jobId: string, how: string) {
     super(
-      'JOB_LOCK_LOST',
       `@lota/queues: job '${jobId}' of '${queue}' lost its lock (${how}); another worker may be running it now, so this run was aborted. ` +
         `If no worker or Redis failed, raise policies['${queue}'].lockDurationMs above the longest time a processor blocks the event loop.`,
     );

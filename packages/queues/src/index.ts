@@ -20,17 +20,17 @@ export { encodeKeyParts } from './dedupe-key.js';
 export { queuePrefix } from './hash-tag.js';
 export { runChunked } from './chunked.js';
 export type { ChunkProgress } from './chunked.js';
-export type { Logger } from './logger.js';
+export type { Logger } from '@lota/shared';
 export type { Processor } from 'bullmq';
 export { Job } from 'bullmq';
 /** Throw it from a processor to fail a job at once, without retries (BullMQ's own class). */
 export { UnrecoverableError } from 'bullmq';
 export {
   LotaError,
-  QueuesConfigError,
+  ConfigError,
   JobValidationError,
   InvalidArgumentError,
-  RedisUnavailableError,
+  RedisUnreachableError,
   EnqueueTimeoutError,
   EnqueueNotReplicatedError,
   QueuesClosedError,

@@ -1,3 +1,4 @@
+import { QUEUE_NAME, QUEUE_NAME_RULE, raceTimeout, settleConnect, type Logger } from '@lota/shared';
 import { randomUUID } from 'node:crypto';
 import { Queue, type DefaultJobOptions, type Job, type JobsOptions, type Processor, type Worker, type WorkerOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
@@ -9,19 +10,16 @@ import {
   InvalidArgumentError,
   LotaError,
   QueuesClosedError,
-  QueuesConfigError,
-  RedisUnavailableError,
+  ConfigError,
+  RedisUnreachableError,
   WorkerExistsError,
 } from './errors.js';
 import { queuePrefix } from './hash-tag.js';
 import { requireId, validateJobData, type JobPayload } from './job-data.js';
 import { RunTracker } from './job-run.js';
-import { settleConnect } from './settled-connect.js';
-import { raceTimeout } from './race-timeout.js';
 import { ReplicatedEnqueuer } from './replicated-enqueue.js';
 import { TrackedWorker } from './tracked-worker.js';
-import type { Logger } from './logger.js';
-import { checkConnection, isResolvedQueuesOptions, QUEUE_NAME, validateCreateOptions, type CreateQueuesOptions, type ResolvedQueuesOptions } from './options.js';
+import { checkConnection, isResolvedQueuesOptions, validateCreateOptions, type CreateQueuesOptions, type ResolvedQueuesOptions } from './options.js';
 import type { QueuePolicy } from './policies.js';
 
 /** Options of the generic {@link LotaQueues.enqueue}. */
@@ -108,9 +106,9 @@ export interface CloseOptions {
  * down mid-failover. It may or may not have been applied, like a timeout: the caller can retry
  * with the same jobId or dedupe key.
  */
-function enqueueFailed(queue: string, jobId: string, err: unknown): RedisUnavailableError {
+function enqueueFailed(queue: string, jobId: string, err: unknown): RedisUnreachableError {
   const reason = err instanceof Error ? err.message : String(err);
-  return new RedisUnavailableError(
+  return new RedisUnreachableError(
     `@lota/queues: Redis failed the enqueue to '${queue}' (${reason}). It may or may not have been applied; retry with jobId '${jobId}' (or the same dedupe key) to be safe from duplicates.`,
     { cause: err, jobId },
   );
@@ -479,7 +477,7 @@ export class LotaQueues {
     );
     lockDurationMs = worker.opts.lockDuration ?? lockDurationMs;
     // BullMQ resets this connection when a BZPOPMIN outlives its block, and waits for the reset's
-    // connect(): on a Cluster mid-failover ioredis never settles it (see settled-connect.ts).
+    // connect(): on a Cluster mid-failover ioredis never settles it (see settleConnect in the shared helpers).
     worker.backend.blockingClient?.then(settleConnect, () => undefined);
     worker.on('error', (err) => log.error({ queue: name, error: err.message }, 'worker error (the worker keeps running)'));
     worker.on('failed', (job: Job | undefined, err: Error) => {
@@ -584,7 +582,7 @@ export class LotaQueues {
       const ready = await raceTimeout(this.firstReady, this.enqueueTimeoutMs);
       if (ready.done) return;
     }
-    throw new RedisUnavailableError(
+    throw new RedisUnreachableError(
       `@lota/queues: cannot enqueue to '${queue}': the Redis connection is '${status}', not ready. Nothing was sent; retry when Redis is back (the connection reconnects by itself).`,
     );
   }
@@ -594,7 +592,7 @@ export class LotaQueues {
     const valid = typeof queue === 'string' && QUEUE_NAME.test(queue);
     return new InvalidArgumentError(
       `@lota/queues: unknown queue '${String(shown)}'. Known queues: ${this.queueNames.join(', ')}. ` +
-        (valid ? `Declare a host queue by giving it a policy: createQueues({ policies: { '${queue}': {} } }).` : 'Queue names are letters, digits, . _ - (no ":" or braces).'),
+        (valid ? `Declare a host queue by giving it a policy: createQueues({ policies: { '${queue}': {} } }).` : `Check the name: ${QUEUE_NAME_RULE}.`),
     );
   }
 }
@@ -602,7 +600,9 @@ export class LotaQueues {
 /** `resolved` must come out of `resolveQueuesOptions`: a look-alike object would skip validation. */
 function checkResolved(resolved: ResolvedQueuesOptions): ResolvedQueuesOptions {
   if (!isResolvedQueuesOptions(resolved)) {
-    throw new QueuesConfigError('@lota/queues: createQueues(connection, resolved) takes the value of resolveQueuesOptions(); pass plain options as createQueues({ connection, ...options }).');
+    throw new ConfigError('@lota/queues: createQueues(connection, resolved)', [
+      { path: 'resolved', message: 'must be the value of resolveQueuesOptions(); pass plain options as createQueues({ connection, ...options })' },
+    ]);
   }
   return resolved;
 }

@@ -1,8 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
-import { QueuesConfigError } from './errors.js';
-import type { Logger } from './logger.js';
-import { stderrLogger } from './logger.js';
+import { ResolvedMarks, createStderrLogger, isLogger, joinPath, KEY_PREFIX, KEY_PREFIX_RULE, NOT_A_LOGGER, QUEUE_NAME, QUEUE_NAME_RULE, zodIssues, type Logger, type OptionIssue, type OptionsResult } from '@lota/shared';
+import { ConfigError } from './errors.js';
 import { DEFAULT_POLICY, resolvePolicies, type PolicyOverrides, type QueuePolicy } from './policies.js';
 
 /** Options of {@link createQueues}. Defaults: {@link DEFAULTS}. */
@@ -83,16 +82,7 @@ export interface ResolvedQueuesOptions {
   readonly logger: Logger;
 }
 
-/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
-export interface OptionIssue {
-  path: string;
-  message: string;
-}
-
-/** What a resolver returns: the resolved options, or every problem by dot path. */
-export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
-
-export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export type { OptionIssue, OptionsResult };
 
 const num = z.number({ error: 'must be a number' });
 const nonNegInt = num.int('must be a whole number').min(0, 'must be >= 0');
@@ -110,30 +100,17 @@ const policy = z.strictObject({
   waitForReplicasTimeoutMs: positiveInt.optional(),
 });
 const keep = z.strictObject({ count: nonNegInt, ageSeconds: nonNegInt });
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 
 /** The one schema of {@link QueuesSettings}. */
 const schema = z.strictObject({
-  prefix: z.string().regex(/^[^\s{}]+$/, 'must be non-empty, without spaces or braces (braces are reserved for hash tags)').optional(),
-  policies: z.record(z.string().regex(QUEUE_NAME, 'queue names are letters, digits, . _ - (no ":" or braces)'), policy).optional(),
+  prefix: z.string().regex(KEY_PREFIX, KEY_PREFIX_RULE).optional(),
+  policies: z.record(z.string().regex(QUEUE_NAME, QUEUE_NAME_RULE), policy).optional(),
   enqueueTimeoutMs: positiveInt.optional(),
   maxPayloadBytes: positiveInt.optional(),
   keepCompleted: keep.optional(),
   keepFailed: keep.optional(),
-  logger: z.custom<Logger>(isLogger, 'must have debug, info, warn and error functions').optional(),
+  logger: z.custom<Logger>(isLogger, NOT_A_LOGGER).optional(),
 });
-
-const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
-
-function zodIssues(error: z.ZodError, path: string): OptionIssue[] {
-  return error.issues.flatMap((i): OptionIssue[] => {
-    const at = join(path, ...i.path.map(String));
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: join(at, k), message: 'unknown option; remove it or check its spelling' }));
-    if (i.code === 'invalid_key') return [{ path: at, message: i.issues.map((x) => x.message).join('; ') }];
-    return [{ path: at, message: i.message }];
-  });
-}
 
 /**
  * A durable queue's WAIT may not outlast the call's own bound: it would turn its clear answer
@@ -141,14 +118,14 @@ function zodIssues(error: z.ZodError, path: string): OptionIssue[] {
  */
 function replicaWaitIssues(opts: z.infer<typeof schema>, path: string): OptionIssue[] {
   const bound = opts.enqueueTimeoutMs ?? DEFAULTS.enqueueTimeoutMs;
-  const name = join(path, 'enqueueTimeoutMs');
+  const name = joinPath(path, 'enqueueTimeoutMs');
   const issues: OptionIssue[] = [];
   for (const [queue, p] of Object.entries(opts.policies ?? {})) {
     if ((p.waitForReplicas ?? 0) === 0 && p.waitForReplicasTimeoutMs === undefined) continue;
     const timeoutMs = p.waitForReplicasTimeoutMs ?? DEFAULT_POLICY.waitForReplicasTimeoutMs;
     if (timeoutMs >= bound) {
       issues.push({
-        path: join(path, 'policies', queue, 'waitForReplicasTimeoutMs'),
+        path: joinPath(path, 'policies', queue, 'waitForReplicasTimeoutMs'),
         message: `must be lower than ${name} (${bound} ms), which bounds the whole enqueue, WAIT included; lower it${p.waitForReplicasTimeoutMs === undefined ? ` (default ${timeoutMs})` : ''} or raise ${name}`,
       });
     }
@@ -157,10 +134,11 @@ function replicaWaitIssues(opts: z.infer<typeof schema>, path: string): OptionIs
 }
 
 /** Values made by {@link resolveQueuesOptions}: `createQueues` takes them as they are, without a second parse. */
-const resolvedOptions = new WeakSet<object>();
+const resolvedOptions = new ResolvedMarks<ResolvedQueuesOptions>();
 
+/** Whether `value` came out of {@link resolveQueuesOptions} (a look-alike object does not count). */
 export function isResolvedQueuesOptions(value: unknown): value is ResolvedQueuesOptions {
-  return typeof value === 'object' && value !== null && resolvedOptions.has(value);
+  return resolvedOptions.has(value);
 }
 
 /**
@@ -182,10 +160,9 @@ export function resolveQueuesOptions(input: unknown, path = ''): OptionsResult<R
     maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes,
     keepCompleted: Object.freeze({ ...(opts.keepCompleted ?? DEFAULTS.keepCompleted) }),
     keepFailed: Object.freeze({ ...(opts.keepFailed ?? DEFAULTS.keepFailed) }),
-    logger: opts.logger ?? stderrLogger,
+    logger: opts.logger ?? createStderrLogger('lota:queues'),
   });
-  resolvedOptions.add(value);
-  return { ok: true, value };
+  return { ok: true, value: resolvedOptions.mark(value) };
 }
 
 /** The per-node options of a client (a Cluster keeps them under `redisOptions`). */
@@ -197,9 +174,8 @@ export function clientOptions(client: Redis | Cluster): { keyPrefix?: string | u
 const isClient = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function' && 'status' in v;
 
-function invalidOptions(issues: readonly OptionIssue[]): QueuesConfigError {
-  const lines = issues.map((i) => `  - ${i.path || '(options)'}: ${i.message}`);
-  return new QueuesConfigError(`@lota/queues: invalid createQueues() options:\n${lines.join('\n')}`);
+function invalidOptions(issues: readonly OptionIssue[]): ConfigError {
+  return new ConfigError('@lota/queues: createQueues()', issues);
 }
 
 /** A client BullMQ can work with: no ioredis keyPrefix, `maxRetriesPerRequest: null`. Throws `CONFIG_INVALID` otherwise. */
@@ -207,14 +183,14 @@ export function checkConnection(connection: unknown): Redis | Cluster {
   if (!isClient(connection)) throw invalidOptions([{ path: 'connection', message: 'must be an ioredis Redis or Cluster instance' }]);
   const options = clientOptions(connection);
   if (options.keyPrefix) {
-    throw new QueuesConfigError(
-      '@lota/queues: connection has an ioredis keyPrefix, which BullMQ cannot work with; remove keyPrefix from the client and use the prefix option of createQueues() instead.',
-    );
+    throw invalidOptions([
+      { path: 'connection', message: 'has an ioredis keyPrefix, which BullMQ cannot work with; remove keyPrefix from the client and use the prefix option of createQueues() instead' },
+    ]);
   }
   if (options.maxRetriesPerRequest !== null) {
-    throw new QueuesConfigError(
-      '@lota/queues: connection must have maxRetriesPerRequest: null (BullMQ workers block and must wait for Redis to return); use a dedicated client such as manager.getConnectionForBullMQ().',
-    );
+    throw invalidOptions([
+      { path: 'connection', message: 'must have maxRetriesPerRequest: null (BullMQ workers block and must wait for Redis to return); use a dedicated client such as manager.getConnectionForBullMQ()' },
+    ]);
   }
   return connection;
 }

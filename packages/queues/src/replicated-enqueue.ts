@@ -33,14 +33,13 @@
  * refresh for MOVED, after a short pause for ASK, TRYAGAIN and CLUSTERDOWN, within the call's
  * deadline.
  */
+import { raceTimeout, type Logger } from '@lota/shared';
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { defineLatestWins } from './bullmq-keys.js';
 import { queueAdds, readAdds, type AddRequest, type CommandReply, type EnqueueResult, type TransactionPlan } from './enqueue-transaction.js';
-import { QueuesClosedError, RedisUnavailableError } from './errors.js';
+import { QueuesClosedError, RedisUnreachableError } from './errors.js';
 import { queuePrefix } from './hash-tag.js';
-import type { Logger } from './logger.js';
-import { raceTimeout } from './race-timeout.js';
 
 /**
  * Room left after a WAIT's timeout for its reply to reach the caller before the call's deadline
@@ -112,7 +111,7 @@ export class ReplicatedEnqueuer {
 
   /**
    * Adds `requests` to `queue` in one transaction followed by a WAIT. Rejects with
-   * `RedisUnavailableError` when the connection is not ready (nothing was sent), with the error of
+   * `RedisUnreachableError` when the connection is not ready (nothing was sent), with the error of
    * a failed add, or resolves with the adds' results and the WAIT's answer for the caller to judge.
    */
   async add(queue: string, requests: readonly AddRequest[], opts: ReplicatedAddOptions): Promise<ReplicatedOutcome> {
@@ -207,7 +206,7 @@ export class ReplicatedEnqueuer {
         if (p.deadline - now > WAIT_REPLY_MARGIN_MS) return true;
         // Too late to send and hear back within its bound: it is not sent at all, and says so.
         p.reject(
-          new RedisUnavailableError(
+          new RedisUnreachableError(
             `@lota/queues: the enqueue to '${queue}' with waitForReplicas was not sent: earlier WAITs on its connection held it until its enqueueTimeoutMs was nearly over (replicas slow or gone). Nothing was enqueued; retry, or raise enqueueTimeoutMs.`,
           ),
         );
@@ -321,8 +320,8 @@ function readPart(requests: readonly AddRequest[], plan: TransactionPlan, replie
   }
 }
 
-function notReady(queue: string, status: string): RedisUnavailableError {
-  return new RedisUnavailableError(
+function notReady(queue: string, status: string): RedisUnreachableError {
+  return new RedisUnreachableError(
     `@lota/queues: cannot enqueue to '${queue}' with waitForReplicas: its Redis connection is '${status}', not ready. Nothing was sent; retry when Redis is back (the connection reconnects by itself).`,
   );
 }

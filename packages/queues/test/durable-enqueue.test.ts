@@ -14,7 +14,7 @@ import {
   createQueues,
   EnqueueNotReplicatedError,
   InvalidArgumentError,
-  QueuesConfigError,
+  ConfigError,
   queuePrefix,
   type CreateQueuesOptions,
   type EnqueueResult,
@@ -241,7 +241,7 @@ describe.skipIf(!caps.control)('durable enqueue: no replica, and validation', ()
       [{ policies: { q: { waitForReplicas: 1.5 } } }, /policies\.q\.waitForReplicas: must be a whole number/],
     ];
     for (const [opts, message] of bad) {
-      expect(() => createQueues({ connection, ...opts })).toThrow(QueuesConfigError);
+      expect(() => createQueues({ connection, ...opts })).toThrow(ConfigError);
       expect(() => createQueues({ connection, ...opts })).toThrow(message);
     }
     // A short enqueueTimeoutMs is fine while nothing waits for replicas.

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createQueues, EnqueueTimeoutError, RedisUnavailableError, runChunked, type LotaQueues } from '../src/index.js';
+import { createQueues, EnqueueTimeoutError, RedisUnreachableError, runChunked, type LotaQueues } from '../src/index.js';
 import { caps, recordingLogger } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -138,7 +138,7 @@ describe.skipIf(!caps.control)('faults', () => {
     stop = true;
     await producer;
     await waitFor(() => acked.every((id) => runs.has(id)), { timeoutMs: 20_000, description: 'every acknowledged job to run' });
-    expect(refused.every((e) => e instanceof RedisUnavailableError || e instanceof EnqueueTimeoutError)).toBe(true);
+    expect(refused.every((e) => e instanceof RedisUnreachableError || e instanceof EnqueueTimeoutError)).toBe(true);
     const twice = [...runs.values()].filter((n) => n > 1).length;
     expect(twice).toBeLessThanOrEqual(concurrency);
     // The last job may still be finishing; then nothing is left anywhere, and nothing failed.
@@ -157,8 +157,8 @@ describe.skipIf(!caps.control)('faults', () => {
     const t0 = Date.now();
     const err = await queues.enqueueContextCompaction({ orgId: 'o', workstreamId: 'down' }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(50);
-    expect(err).toBeInstanceOf(RedisUnavailableError);
-    expect((err as RedisUnavailableError).code).toBe('REDIS_UNREACHABLE');
+    expect(err).toBeInstanceOf(RedisUnreachableError);
+    expect((err as RedisUnreachableError).code).toBe('REDIS_UNREACHABLE');
     expect((err as Error).message).toMatch(/Nothing was sent/);
     await server.restart();
     await waitFor(() => connection.status === 'ready', { timeoutMs: 10_000, description: 'reconnect' });

@@ -7,7 +7,7 @@ import {
   JobValidationError,
   LotaError,
   QueuesClosedError,
-  QueuesConfigError,
+  ConfigError,
   type JobPayload,
   type LotaQueues,
 } from '../src/index.js';
@@ -130,18 +130,18 @@ describe('createQueues options', () => {
   });
 
   it('lists every bad option by path', () => {
-    let err: QueuesConfigError | undefined;
+    let err: ConfigError | undefined;
     try {
       createQueues({ connection, prefix: '{x}', policies: { 'memory-extraction': { maxRetries: -1, retries: 2 } as never, 'bad:name': {} }, tmeout: 1 } as never);
     } catch (e) {
-      err = e as QueuesConfigError;
+      err = e as ConfigError;
     }
-    expect(err).toBeInstanceOf(QueuesConfigError);
+    expect(err).toBeInstanceOf(ConfigError);
     expect(err!.code).toBe('CONFIG_INVALID');
-    expect(err!.message).toMatch(/prefix: must be non-empty, without spaces or braces/);
+    expect(err!.message).toMatch(/prefix: must be a non-empty string without spaces or braces/);
     expect(err!.message).toMatch(/policies\.memory-extraction\.maxRetries: must be >= 0/);
     expect(err!.message).toMatch(/policies\.memory-extraction\.retries: unknown option/);
-    expect(err!.message).toMatch(/policies\.bad:name.*queue names are letters/);
+    expect(err!.message).toMatch(/policies\.bad:name.*queue names are 1 to 100 letters/);
     expect(err!.message).toMatch(/tmeout: unknown option/);
     expect(() => createQueues({ connection: 'redis://x' } as never)).toThrow(/connection: must be an ioredis Redis or Cluster instance/);
   });

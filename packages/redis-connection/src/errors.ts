@@ -1,50 +1,14 @@
-/** Stable machine-readable codes of every error this package throws. */
+import { ConfigError, LotaError, NotConnectedError, RedisUnreachableError } from '@lota/shared';
+
+/** Stable machine-readable codes of every error `@lota/redis-connection` throws. */
 export type LotaErrorCode = 'CONFIG_INVALID' | 'NOT_CONNECTED' | 'REDIS_UNREACHABLE';
 
 /**
- * Base of every error thrown by `@lota/redis-connection`: an `Error` with a literal `name`,
- * a stable string `code` to branch on, and the underlying error as `cause` when there is one.
- * Messages name the package and option, say what to do, and never contain a password.
+ * Every error of this package is a {@link LotaError} (a literal `name`, a stable `code`, `cause`
+ * when there is one); messages name the package and option, say what to do, and never contain
+ * a password. `CONFIG_INVALID` is a {@link ConfigError} (every problem by dot path in
+ * `issues`), `NOT_CONNECTED` a {@link NotConnectedError} (a getter before `connect()` resolved
+ * or after `disconnect()`), `REDIS_UNREACHABLE` a {@link RedisUnreachableError} (`connect()`
+ * found no ready server within `connectTimeoutMs`). The same classes, by code, in every package.
  */
-export class LotaError extends Error {
-  override readonly name: string = 'LotaError';
-  readonly code: LotaErrorCode;
-
-  constructor(code: LotaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-/** A config value is missing, of the wrong type, or malformed. `issues` lists every problem by dot path. */
-export class ConfigError extends LotaError {
-  override readonly name = 'ConfigError';
-  declare readonly code: 'CONFIG_INVALID';
-  readonly issues: ReadonlyArray<{ path: string; message: string }>;
-
-  constructor(issues: ReadonlyArray<{ path: string; message: string }>) {
-    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n');
-    super('CONFIG_INVALID', `@lota/redis-connection: invalid config:\n${lines}`);
-    this.issues = issues;
-  }
-}
-
-/** A getter was called before `connect()` resolved, or after `disconnect()`. */
-export class NotConnectedError extends LotaError {
-  override readonly name = 'NotConnectedError';
-  declare readonly code: 'NOT_CONNECTED';
-
-  constructor(message: string) {
-    super('NOT_CONNECTED', message);
-  }
-}
-
-/** `connect()` could not reach a ready server within `connectTimeoutMs`. */
-export class RedisUnreachableError extends LotaError {
-  override readonly name = 'RedisUnreachableError';
-  declare readonly code: 'REDIS_UNREACHABLE';
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('REDIS_UNREACHABLE', message, options);
-  }
-}
+export { ConfigError, LotaError, NotConnectedError, RedisUnreachableError };

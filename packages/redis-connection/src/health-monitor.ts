@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '@lota/shared';
 import type { TrackedClient } from './tracked-client.js';
 import { isCluster } from './tracked-client.js';
 

@@ -1,14 +1,13 @@
+import { connectionClosedError, settleConnect, settleWithin, sleep, withDeadline } from '@lota/shared';
 import { EventEmitter } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { createClient, HARD_CLOSE_MS, type ClientRole, type RedisClient } from './client-factory.js';
 import { isResolvedRedisConfig, resolveRedisConfig, type RedisConfig, type ResolvedRedisConfig } from './options.js';
 import { closeStrayNodes, trackClusterNodes } from './cluster-nodes.js';
-import { settleWithin, sleep, withDeadline } from './deadline.js';
 import { NotConnectedError, RedisUnreachableError } from './errors.js';
 import { HealthMonitor, type HealthResult } from './health-monitor.js';
-import { connectionClosedError, finishDisconnect, guardPendingCommands, missingIoredisInternals, rejectPendingCommands } from './pending-commands.js';
+import { finishDisconnect, guardPendingCommands, missingIoredisInternals, rejectPendingCommands } from './pending-commands.js';
 import { secretRedactor } from './redact.js';
-import { settleConnect } from './settled-connect.js';
 import { scrubError } from './scrub-error.js';
 import { isCluster, type TrackedClient } from './tracked-client.js';
 

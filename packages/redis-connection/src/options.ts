@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-import type { Logger } from './logger.js';
-import { stderrLogger } from './logger.js';
+import { ConfigError, createStderrLogger, ResolvedMarks, isLogger, joinPath, KEY_PREFIX, KEY_PREFIX_RULE, NOT_A_LOGGER, zodIssues, type Logger, type OptionIssue, type OptionsResult } from '@lota/shared';
 import { parseTarget, type ConnectionTarget } from './target.js';
 
 /** TLS settings for `rediss://` targets (and cluster nodes / sentinel data nodes). */
@@ -141,20 +139,14 @@ export const DEFAULTS = Object.freeze({
   connectionName: 'lota',
 });
 
-/** One problem with an option: its dot path (under the caller's prefix) and what to do. */
-export interface OptionIssue {
-  path: string;
-  message: string;
-}
+export type { OptionIssue, OptionsResult };
 
-/** What a resolver returns: the resolved options, or every problem by dot path. */
-export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
+/** The default logger: warnings and errors to stderr, tagged `[lota]`. */
+export const stderrLogger: Logger = createStderrLogger('lota');
 
 const pem = z.union([z.string(), z.instanceof(Buffer)]);
 const ms = (what: string, min: number) =>
   z.number({ error: `must be a number of milliseconds (${what})` }).int('must be a whole number of milliseconds').min(min, `must be >= ${min}`);
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 
 export const redisConfigSchema = z.strictObject({
   url: z.string().min(1, 'must not be empty').optional(),
@@ -182,8 +174,7 @@ export const redisConfigSchema = z.strictObject({
     .optional(),
   keyPrefix: z
     .string()
-    .min(1, 'must not be empty')
-    .regex(/^[^\s{}]+$/, 'must not contain spaces or braces (braces are reserved for Cluster hash tags)')
+    .regex(KEY_PREFIX, KEY_PREFIX_RULE)
     .optional(),
   healthCheckIntervalMs: ms('0 turns health checks off', 0).optional(),
   healthCheckTimeoutMs: ms('per PING', 1).optional(),
@@ -192,31 +183,15 @@ export const redisConfigSchema = z.strictObject({
   commandTimeoutMs: ms('per command', 1).optional(),
   warnOnEviction: z.boolean().optional(),
   connectionName: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
-  logger: z.custom<Logger>(isLogger, 'must be a logger with debug, info, warn and error functions').optional(),
+  logger: z.custom<Logger>(isLogger, NOT_A_LOGGER).optional(),
 });
 
-type Issue = OptionIssue;
-
-/** Turns zod issues into dot paths with messages that say what to do. */
-export function zodIssues(error: z.ZodError, prefix: string): Issue[] {
-  const join = (path: ReadonlyArray<PropertyKey>): string => [prefix, ...path.map(String)].filter(Boolean).join('.');
-  return error.issues.flatMap((issue): Issue[] => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        path: join([...issue.path, key]),
-        message: 'unknown option; remove it or check its spelling',
-      }));
-    }
-    return [{ path: join(issue.path), message: issue.message }];
-  });
-}
-
 /** Values made by {@link resolveRedisOptions}: the manager takes them as they are, without a second parse. */
-const resolvedConfigs = new WeakSet<object>();
+const resolvedConfigs = new ResolvedMarks<ResolvedRedisConfig>();
 
 /** Whether `value` came out of {@link resolveRedisOptions} (a look-alike object does not count). */
 export function isResolvedRedisConfig(value: unknown): value is ResolvedRedisConfig {
-  return typeof value === 'object' && value !== null && resolvedConfigs.has(value);
+  return resolvedConfigs.has(value);
 }
 
 /**
@@ -233,7 +208,7 @@ export function resolveRedisOptions(input: unknown, path = ''): OptionsResult<Re
   const timeout = cfg.healthCheckTimeoutMs ?? DEFAULTS.healthCheckTimeoutMs;
   if (interval > 0 && timeout >= interval && cfg.healthCheckTimeoutMs !== undefined) {
     issues.push({
-      path: [path, 'healthCheckTimeoutMs'].filter(Boolean).join('.'),
+      path: joinPath(path, 'healthCheckTimeoutMs'),
       message: `must be shorter than healthCheckIntervalMs (${interval})`,
     });
   }
@@ -250,8 +225,7 @@ export function resolveRedisOptions(input: unknown, path = ''): OptionsResult<Re
     connectionName: cfg.connectionName ?? DEFAULTS.connectionName,
     logger: cfg.logger ?? stderrLogger,
   });
-  resolvedConfigs.add(value);
-  return { ok: true, value };
+  return { ok: true, value: resolvedConfigs.mark(value) };
 }
 
 /**
@@ -260,6 +234,6 @@ export function resolveRedisOptions(input: unknown, path = ''): OptionsResult<Re
  */
 export function resolveRedisConfig(input: unknown, pathPrefix = ''): ResolvedRedisConfig {
   const result = resolveRedisOptions(input, pathPrefix);
-  if (!result.ok) throw new ConfigError(result.issues);
+  if (!result.ok) throw new ConfigError('@lota/redis-connection', result.issues);
   return result.value;
 }

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { connectionClosedError } from '@lota/shared';
 import type { RedisClient } from './client-factory.js';
 import { clusterNodeClients } from './cluster-nodes.js';
 import { isCluster } from './tracked-client.js';
@@ -33,14 +34,6 @@ import { isCluster } from './tracked-client.js';
  *   `timeouts[bucket]`, the retries run by `execute(bucket)`).
  * - `Command#reject(error)`: settles the command and clears its timeout and blocking timers.
  */
-
-/** ioredis' own message for the commands of a closed connection; BullMQ and hosts match on it. */
-export const CONNECTION_CLOSED_MESSAGE = 'Connection is closed.';
-
-/** An error like the one ioredis rejects a closed connection's commands with. */
-export function connectionClosedError(): Error {
-  return new Error(CONNECTION_CLOSED_MESSAGE);
-}
 
 interface QueuedCommand {
   command: { reject(error: Error): void };
@@ -116,7 +109,7 @@ function queued(queue: unknown): number {
 }
 
 /**
- * Makes ioredis reject, with {@link CONNECTION_CLOSED_MESSAGE}, the commands it would otherwise
+ * Makes ioredis reject, with ioredis' own message for a closed connection (BullMQ and hosts match on it), the commands it would otherwise
  * drop when a connection that never became ready is replaced: at that moment, not when their
  * `commandTimeout` fires (or never, on a client without one). Commands kept for resend are left
  * alone. On a Cluster, applies to every node client it creates, and rejects what a node client

@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { DEFAULTS, type RedisConfig } from './options.js';
+import { joinPath, type OptionIssue } from '@lota/shared';
 
 export interface HostPort {
   host: string;
@@ -27,7 +28,7 @@ export type ConnectionTarget =
       sentinelTls: boolean;
     } & Auth);
 
-type Issue = { path: string; message: string };
+type Issue = OptionIssue;
 
 interface ParsedUrl extends HostPort {
   tls: boolean;
@@ -142,7 +143,7 @@ function describe(scheme: string, user: string | undefined, password: string | u
 /** Normalises the connection part of the config; collects every problem with its dot path. */
 export function parseTarget(cfg: RedisConfig, prefix: string): { target: ConnectionTarget | undefined; issues: Issue[] } {
   const issues: Issue[] = [];
-  const at = (...parts: Array<string | number>): string => [prefix, ...parts.map(String)].filter(Boolean).join('.');
+  const at = (...parts: Array<string | number>): string => joinPath(prefix, ...parts);
   const modes = [cfg.cluster && 'cluster', cfg.sentinel && 'sentinel'].filter(Boolean);
   if (modes.length > 1) {
     issues.push({ path: at('cluster'), message: 'give either cluster or sentinel, not both' });

@@ -2,7 +2,8 @@ import { startCluster, startFaultProxy, startRedis, testkitCapabilities, waitFor
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, silentLogger, type RedisClient } from '../src/index.js';
-import { connectionClosedError, finishDisconnect, guardPendingCommands, missingIoredisInternals } from '../src/pending-commands.js';
+import { connectionClosedError } from '@lota/shared';
+import { finishDisconnect, guardPendingCommands, missingIoredisInternals } from '../src/pending-commands.js';
 
 const caps = await testkitCapabilities();
 

@@ -15,6 +15,7 @@ import {
   type ResolvedQueuesOptions,
 } from '@lota/queues';
 import { resolveRedisOptions, type Logger, type RedisConfig, type ResolvedRedisConfig } from '@lota/redis-connection';
+import { isLogger, joinPath as join, NOT_A_LOGGER, zodIssues, type OptionIssue, type OptionsResult } from '@lota/shared';
 import { z } from 'zod';
 
 /** A worker for a built-in queue. */
@@ -96,14 +97,7 @@ export const DEFAULTS = Object.freeze({
   disconnectTimeoutMs: 10_000,
 });
 
-/** One problem with the config: its dot path in {@link LotaRuntimeConfig} and what to do. */
-export interface OptionIssue {
-  path: string;
-  message: string;
-}
-
-/** What a resolver returns: the resolved options, or every problem by dot path. */
-export type OptionsResult<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
+export type { OptionIssue, OptionsResult };
 
 /** A worker to register at `connect()`, as `registerWorker` takes it. */
 export type ResolvedWorker = RegisterWorkerOptions;
@@ -124,8 +118,6 @@ export interface ResolvedRuntimeOptions {
   readonly workers: readonly ResolvedWorker[];
 }
 
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function');
 const fn = (what: string) => z.custom<Processor<JobPayload>>((v) => typeof v === 'function', `must be a function (${what})`);
 const obj = <T>(what: string, keys: string[]) =>
   z.custom<T>((v) => typeof v === 'object' && v !== null && keys.every((k) => k in v), `must be ${what}`);
@@ -161,19 +153,8 @@ const schema = z.strictObject({
       acquireTimeoutMs: owned,
     })
     .optional(),
-  logger: z.custom<Logger>(isLogger, 'must be a logger with debug, info, warn and error functions').optional(),
+  logger: z.custom<Logger>(isLogger, NOT_A_LOGGER).optional(),
 });
-
-const join = (...parts: string[]): string => parts.filter(Boolean).join('.');
-
-function zodIssues(error: z.ZodError, path: string): OptionIssue[] {
-  return error.issues.flatMap((i): OptionIssue[] => {
-    const at = join(path, ...i.path.map(String));
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: join(at, k), message: 'unknown option; remove it or check its spelling' }));
-    if (i.code === 'invalid_key') return [{ path: at, message: i.issues.map((x) => x.message).join('; ') }];
-    return [{ path: at, message: i.message }];
-  });
-}
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** `input` with `extra` under it, when `input` is an object (anything else goes to the resolver as it is, to be refused). */

@@ -4,8 +4,8 @@ import { createQueues, type LotaQueues } from '@lota/queues';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisHealth } from '@lota/redis-connection';
 import { DEFAULTS, resolveRuntimeOptions, type LotaRuntimeConfig, type ResolvedRuntimeOptions } from './options.js';
 import { runtimeEmbeddings, type RuntimeEmbeddings } from './embeddings.js';
-import { settleWithin } from './deadline.js';
-import { RuntimeConfigError, RuntimeNotConnectedError } from './errors.js';
+import { raceTimeout, settleWithin } from '@lota/shared';
+import { ConfigError, NotConnectedError } from './errors.js';
 
 /** What `runtime.health()` reports. */
 export interface RuntimeHealth {
@@ -71,7 +71,7 @@ export class LotaRuntime implements AsyncDisposable {
    */
   constructor(config: LotaRuntimeConfig) {
     const resolved = resolveRuntimeOptions(config);
-    if (!resolved.ok) throw new RuntimeConfigError(resolved.issues);
+    if (!resolved.ok) throw new ConfigError('@lota/runtime: createLotaRuntime()', resolved.issues);
     this.options = resolved.value;
     this.redis = createRedisConnectionManager(this.options.redis);
     this.cacheRedis = this.options.cacheRedis ? createRedisConnectionManager(this.options.cacheRedis) : undefined;
@@ -79,12 +79,12 @@ export class LotaRuntime implements AsyncDisposable {
 
   /** Connects Redis, builds queues, locks and the cache on its clients, and starts the configured workers. */
   connect(): Promise<void> {
-    if (this.closing) return Promise.reject(new RuntimeNotConnectedError('@lota/runtime: connect() after disconnect(); create a new runtime.'));
+    if (this.closing) return Promise.reject(new NotConnectedError('@lota/runtime: connect() after disconnect(); create a new runtime.'));
     this.connecting ??= this.doConnect().catch(async (err: unknown) => {
       this.connecting = undefined;
       await Promise.allSettled([this.redis.disconnect({ timeoutMs: 1_000 }), this.cacheRedis?.disconnect({ timeoutMs: 1_000 })]);
       if (this.closing) {
-        throw new RuntimeNotConnectedError('@lota/runtime: disconnect() was called while connect() was in progress; create a new runtime to connect again.', {
+        throw new NotConnectedError('@lota/runtime: disconnect() was called while connect() was in progress; create a new runtime to connect again.', {
           cause: err,
         });
       }
@@ -113,7 +113,7 @@ export class LotaRuntime implements AsyncDisposable {
 
   private require(what: string): Parts {
     if (this.parts && !this.closed) return this.parts;
-    throw new RuntimeNotConnectedError(
+    throw new NotConnectedError(
       this.closed
         ? `@lota/runtime: runtime.${what} was used after disconnect(); create a new runtime.`
         : `@lota/runtime: runtime.${what} was used before connect() resolved; call \`await runtime.connect()\` first.`,
@@ -147,14 +147,10 @@ export class LotaRuntime implements AsyncDisposable {
     const parts = this.closed ? undefined : this.parts;
     let queues: RuntimeHealth['queues'] = { error: 'not connected' };
     if (parts && redis.status !== 'down') {
-      let timer: NodeJS.Timeout | undefined;
-      queues = await Promise.race([
-        parts.queues.counts(),
-        new Promise<{ error: string }>((resolve) => {
-          timer = setTimeout(() => resolve({ error: `no answer within ${HEALTH_COUNTS_TIMEOUT_MS} ms` }), HEALTH_COUNTS_TIMEOUT_MS);
-        }),
-      ]).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
-      clearTimeout(timer);
+      queues = await raceTimeout(parts.queues.counts(), HEALTH_COUNTS_TIMEOUT_MS).then(
+        (outcome) => (outcome.done ? outcome.value : { error: `no answer within ${HEALTH_COUNTS_TIMEOUT_MS} ms` }),
+        (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+      );
     }
     const workers = (parts?.queues.workers ?? []).map((w) => ({ queue: w.queue, concurrency: w.concurrency, running: w.worker.isRunning() }));
     let status: RuntimeHealth['status'] = redis.status;

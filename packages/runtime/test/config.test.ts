@@ -1,6 +1,6 @@
 import { startRedis, testkitCapabilities } from '@lota/redis-testkit';
 import { describe, expect, it } from 'vitest';
-import { createLotaRuntime, RuntimeConfigError, type Processor } from '../src/index.js';
+import { createLotaRuntime, ConfigError, type Processor } from '../src/index.js';
 import { errorSurfaces, expectNoSecret, generateSecrets } from './secrets.js';
 
 const processor: Processor = async () => undefined;
@@ -31,8 +31,8 @@ describe('config', () => {
   ];
   for (const [what, input, path, message] of bad) {
     it(`rejects ${what}, naming ${path}`, async () => {
-      const err = (await createLotaRuntime(input as never).catch((e: unknown) => e)) as RuntimeConfigError;
-      expect(err).toBeInstanceOf(RuntimeConfigError);
+      const err = (await createLotaRuntime(input as never).catch((e: unknown) => e)) as ConfigError;
+      expect(err).toBeInstanceOf(ConfigError);
       expect(err.code).toBe('CONFIG_INVALID');
       const issue = err.issues.find((i) => i.path === path);
       expect(issue, err.message).toBeDefined();
@@ -41,15 +41,15 @@ describe('config', () => {
   }
 
   it('reports every problem at once and never a password', async () => {
-    const err = (await createLotaRuntime({ redis: { url: 'http://u:hunter2@h' }, bogus: 1, memoryLock: { ttlMs: -1 } } as never).catch((e: unknown) => e)) as RuntimeConfigError;
+    const err = (await createLotaRuntime({ redis: { url: 'http://u:hunter2@h' }, bogus: 1, memoryLock: { ttlMs: -1 } } as never).catch((e: unknown) => e)) as ConfigError;
     expect(err.issues.map((i) => i.path).sort()).toEqual(['bogus', 'memoryLock.ttlMs', 'redis.url']);
     expect(err.message).not.toContain('hunter2');
   });
 
   it('refuses a queue served twice: workers and extraWorkers, or extraWorkers twice, naming both paths', async () => {
-    const twice = async (input: unknown): Promise<RuntimeConfigError> => {
-      const err = (await createLotaRuntime(input as never).catch((e: unknown) => e)) as RuntimeConfigError;
-      expect(err).toBeInstanceOf(RuntimeConfigError);
+    const twice = async (input: unknown): Promise<ConfigError> => {
+      const err = (await createLotaRuntime(input as never).catch((e: unknown) => e)) as ConfigError;
+      expect(err).toBeInstanceOf(ConfigError);
       expect(err.code).toBe('CONFIG_INVALID');
       return err;
     };
@@ -83,8 +83,8 @@ describe('config', () => {
       [{ maxStalledCount: '1' }, 'queues.policies.q.maxStalledCount', /must be a number/],
     ];
     for (const [policy, path, message] of bad) {
-      const err = (await createLotaRuntime({ redis: {}, queues: { policies: { q: policy } } } as never).catch((e: unknown) => e)) as RuntimeConfigError;
-      expect(err).toBeInstanceOf(RuntimeConfigError);
+      const err = (await createLotaRuntime({ redis: {}, queues: { policies: { q: policy } } } as never).catch((e: unknown) => e)) as ConfigError;
+      expect(err).toBeInstanceOf(ConfigError);
       const issue = err.issues.find((i) => i.path === path);
       expect(issue, err.message).toBeDefined();
       expect(issue!.message).toMatch(message);
@@ -108,8 +108,8 @@ describe('config: durable enqueue policy keys', () => {
       [{ enqueueTimeoutMs: 800, policies: { q: { waitForReplicas: 2 } } }, 'queues.policies.q.waitForReplicasTimeoutMs', /lower than queues\.enqueueTimeoutMs \(800 ms\).*\(default 1000\)/],
     ];
     for (const [queues, path, message] of bad) {
-      const err = (await createLotaRuntime({ redis: {}, queues } as never).catch((e: unknown) => e)) as RuntimeConfigError;
-      expect(err).toBeInstanceOf(RuntimeConfigError);
+      const err = (await createLotaRuntime({ redis: {}, queues } as never).catch((e: unknown) => e)) as ConfigError;
+      expect(err).toBeInstanceOf(ConfigError);
       const issue = err.issues.find((i) => i.path === path);
       expect(issue, err.message).toBeDefined();
       expect(issue!.message).toMatch(message);
@@ -117,7 +117,7 @@ describe('config: durable enqueue policy keys', () => {
   });
 });
 
-describe('RuntimeConfigError never shows a secret', () => {
+describe('ConfigError never shows a secret', () => {
   it('property: 200 generated secrets in redis, cache redis and sentinel sections, with other mistakes around them', async () => {
     for (const secret of generateSecrets(200)) {
       const s = secret.value;
@@ -133,8 +133,8 @@ describe('RuntimeConfigError never shows a secret', () => {
         { redis: { url: `redis://app:${e}@host:6379` }, aiGateway: { embeddingCacheRedis: { url: `redis://${s}@cache/q` } }, extraWorkers: [{ queue: 'q', concurrency: 1, processor }, { queue: 'q', concurrency: 1, processor }] },
       ];
       for (const input of inputs) {
-        const err = (await createLotaRuntime(input as never).catch((x: unknown) => x)) as RuntimeConfigError;
-        expect(err, JSON.stringify(input)).toBeInstanceOf(RuntimeConfigError);
+        const err = (await createLotaRuntime(input as never).catch((x: unknown) => x)) as ConfigError;
+        expect(err, JSON.stringify(input)).toBeInstanceOf(ConfigError);
         expectNoSecret([...errorSurfaces(err), JSON.stringify(err.issues)], secret, JSON.stringify(input));
       }
     }

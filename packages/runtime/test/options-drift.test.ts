@@ -10,7 +10,7 @@ import { createQueues, resolveQueuesOptions } from '@lota/queues';
 import { createRedisConnectionManager, resolveRedisOptions } from '@lota/redis-connection';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLotaRuntime, RuntimeConfigError, type LotaRuntimeConfig } from '../src/index.js';
+import { createLotaRuntime, ConfigError, type LotaRuntimeConfig } from '../src/index.js';
 
 // Lazy clients: never connected, only shown to the factories.
 const general = new Redis({ lazyConnect: true });
@@ -176,9 +176,9 @@ async function runtimeIssues(config: Record<string, unknown>): Promise<readonly 
     },
     (e: unknown) => e,
   );
-  expect(err, `createLotaRuntime(${JSON.stringify(config)}) should be refused`).toBeInstanceOf(RuntimeConfigError);
-  expect((err as RuntimeConfigError).code).toBe('CONFIG_INVALID');
-  return (err as RuntimeConfigError).issues;
+  expect(err, `createLotaRuntime(${JSON.stringify(config)}) should be refused`).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).code).toBe('CONFIG_INVALID');
+  return (err as ConfigError).issues;
 }
 
 for (const pkg of PACKAGES) {

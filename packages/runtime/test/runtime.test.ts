@@ -1,6 +1,6 @@
 import { startRedis, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLotaRuntime, NotConfiguredError, RuntimeNotConnectedError, type LotaRuntime, type LockAdapter } from '../src/index.js';
+import { createLotaRuntime, NotConfiguredError, NotConnectedError, type LotaRuntime, type LockAdapter } from '../src/index.js';
 import { clientNames, localProvider, quietLogger } from './helpers.js';
 
 let server: RedisServer;
@@ -25,14 +25,14 @@ const names = async (): Promise<string[]> => clientNames(await withAdmin(server,
 describe('runtime', () => {
   it('before connect(), its parts say what to call; after disconnect(), that it is closed', async () => {
     const r = await runtime();
-    expect(() => r.queues).toThrow(RuntimeNotConnectedError);
+    expect(() => r.queues).toThrow(NotConnectedError);
     expect(() => r.locks).toThrow(/call `await runtime.connect\(\)` first/);
     expect(() => r.redis.getConnection()).toThrow(/connect\(\)/);
     await r.connect();
     expect(r.queues.queueNames).toContain('memory-extraction');
     await r.disconnect();
     expect(() => r.embeddings).toThrow(/after disconnect\(\)/);
-    await expect(r.connect()).rejects.toBeInstanceOf(RuntimeNotConnectedError);
+    await expect(r.connect()).rejects.toBeInstanceOf(NotConnectedError);
   });
 
   it('connect() starts the configured workers: built-in and extra (host) queues', async () => {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { runNodeScript, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
 import { describe, expect, it } from 'vitest';
-import { createLotaRuntime, RuntimeNotConnectedError } from '../src/index.js';
+import { createLotaRuntime, NotConnectedError } from '../src/index.js';
 import { quietLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
@@ -42,9 +42,9 @@ describe.skipIf(!caps.control)('disconnect', () => {
       await r.disconnect({ timeoutMs: 1_000 });
       expect(Date.now() - t0).toBeLessThan(1_300);
       const outcome = await connecting;
-      expect(outcome).toBeInstanceOf(RuntimeNotConnectedError);
+      expect(outcome).toBeInstanceOf(NotConnectedError);
       expect((outcome as Error).message).toMatch(/disconnect\(\) was called while connect\(\) was in progress/);
-      expect(() => r.queues).toThrow(RuntimeNotConnectedError);
+      expect(() => r.queues).toThrow(NotConnectedError);
     } finally {
       await server.resume();
     }

@@ -14,7 +14,7 @@ import { consumerTsconfig, exportTarget, fixture, ownSpecifiers, runtimeExportsS
 import { consumerEnv, describeRun, ok, run, type RunResult } from './support/exec.js';
 import { PACKAGES, slug, type PackageSpec } from './support/packages.js';
 import { packedManifest, readTarball, type PackageJson } from './support/tarball.js';
-import { exportTargets, fingerprint, readJson, repoRoot } from './support/workspace.js';
+import { exportTargets, fingerprint, readJson, repoRoot, workspaceDirs } from './support/workspace.js';
 
 const require = createRequire(import.meta.url);
 const KEEP = process.env.RELEASE_CHECK_KEEP === '1';
@@ -266,6 +266,26 @@ describe('pack', () => {
       if (!m.repository) advise(`${spec.name}: no "repository" field (npm links and \`npm publish --provenance\` need it)`);
       const pinned = Object.entries(m.dependencies ?? {}).filter(([d, r]) => !d.startsWith('@lota/') && semver.valid(r));
       if (pinned.length) advise(`${spec.name}: dependencies pinned to exact versions (${pinned.map(([d, r]) => `${d}@${r}`).join(', ')}) via the catalog: consumers get a second copy instead of sharing theirs; prefer a caret range (e.g. "^${pinned[0]![1]}")`);
+    }
+    expect(problems, problems.join('\n')).toEqual([]);
+  });
+
+  test('private workspace packages (the shared helpers) are bundled: no packed manifest or file names one', async () => {
+    const privateNames = workspaceDirs()
+      .map((d) => readJson(join(repoRoot, d, 'package.json')))
+      .filter((m) => m.private === true)
+      .map((m) => m.name);
+    expect(privateNames, 'the shared helpers package is private').toContain('@lota/shared');
+    const problems: string[] = [];
+    for (const spec of PACKAGES) {
+      const { tarball } = await packedOf(spec.name);
+      for (const [file, bytes] of readTarball(tarball)) {
+        const text = bytes.toString('utf8');
+        for (const name of privateNames) {
+          // A manifest field, an import or require, or a .d.ts reference would all quote the name.
+          if (new RegExp(`["'\`]${name.replace('/', '\\/')}["'\`/]`).test(text)) problems.push(`${spec.name}: ${file.replace(/^package\//, '')} names the private package ${name}`);
+        }
+      }
     }
     expect(problems, problems.join('\n')).toEqual([]);
   });

@@ -9,12 +9,12 @@
  *
  * BullMQ 6.7 awaits that promise: when a worker's BZPOPMIN outlives its block timeout by 1 s,
  * its watchdog resets the blocking connection (disconnect, then `connect()`) and the worker's
- * fetch loop waits for the reset. A reset during a failover therefore stopped the worker for
- * good, silently: no error, no retry, jobs of its queue waiting forever.
+ * fetch loop waits for the reset; a worker created while lazy clients connect awaits it too. A
+ * reset during a failover stopped the worker for good, without an error.
  *
- * {@link settleConnect} makes the client's `connect()` resolve on the client's next `ready`
- * (whichever connect attempt got there) and reject on `end` (closed for good), besides ioredis'
- * own outcome. One listener pair per client at most, whatever the number of calls.
+ * {@link settleConnect} makes `connect()` also resolve on the client's next `ready` (whichever
+ * connect attempt got there) and reject on its next `end` (closed for good), besides ioredis' own
+ * outcome. At most one listener pair per client, whatever the number of calls.
  */
 
 /** What this module needs of a client: ioredis' `Cluster`, or BullMQ's wrapper around one. */
@@ -26,14 +26,19 @@ export interface ConnectableClient {
 }
 
 /**
- * Marks a client whose `connect()` already settles. A global symbol, shared with
- * @lota/redis-connection (which does the same for every Cluster client it makes), so a client is
- * wrapped once whichever package gets to it first.
+ * Marks a client whose `connect()` already settles. A global symbol: `@lota/redis-connection`
+ * wraps every Cluster client it makes and `@lota/queues` the blocking clients of its workers,
+ * each with its own bundled copy of this module, and a client must be wrapped once.
  */
 const SETTLED = Symbol.for('lota.redis.settledConnect');
 
 /** ioredis' own message for a closed connection: BullMQ reads it as "connection error, retry". */
-const CONNECTION_CLOSED = 'Connection is closed.';
+export const CONNECTION_CLOSED_MESSAGE = 'Connection is closed.';
+
+/** A fresh error with ioredis' message for a closed connection. */
+export function connectionClosedError(): Error {
+  return new Error(CONNECTION_CLOSED_MESSAGE);
+}
 
 /** The client's next `ready` (resolves) or `end` (rejects); `settled` turns true synchronously with it. */
 interface NextState {
@@ -52,7 +57,7 @@ function nextState(client: ConnectableClient): NextState {
     const onEnd = (): void => {
       client.off('ready', onReady);
       settled = true;
-      reject(new Error(CONNECTION_CLOSED));
+      reject(connectionClosedError());
     };
     client.once('ready', onReady);
     client.once('end', onEnd);
@@ -69,19 +74,18 @@ function nextState(client: ConnectableClient): NextState {
 
 /**
  * Wraps `client.connect` (an own property, so ioredis' internal reconnects use it too) so that
- * it settles as described above. Only Cluster clients: a single-node ioredis client's
- * `connect()` settles by itself. Idempotent.
+ * it settles as described above. Cluster clients only: a single-node client's `connect()`
+ * settles by itself. Idempotent.
  */
 export function settleConnect(client: ConnectableClient): void {
   const marked = client as unknown as Record<symbol, unknown>;
   if (client.isCluster !== true || marked[SETTLED] === true) return;
   const original = client.connect.bind(client);
   let next: NextState | undefined;
-  const wrapped = (): Promise<void> => {
+  (client as { connect: () => Promise<void> }).connect = (): Promise<void> => {
     // Listen before connecting: a 'ready' or 'end' of this very attempt must count.
     if (!next || next.settled) next = nextState(client);
     return Promise.race([original(), next.promise]);
   };
-  (client as { connect: () => Promise<void> }).connect = wrapped;
   marked[SETTLED] = true;
 }
