@@ -1,3 +1,3 @@
 import { defineBuild } from '@lota/build-config/tsup';
 
-export default defineBuild({ index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts' });
+export default defineBuild({ index: 'src/index.ts', 'ai-sdk': 'src/ai-sdk.ts', internal: 'src/internal.ts' });

@@ -4,7 +4,6 @@ export type { EmbeddingCacheOptions, EmbeddingCacheSettings, ResolvedEmbeddingCa
 export { resolveEmbeddingCacheOptions, DEFAULTS as EMBEDDING_CACHE_DEFAULTS } from './options.js';
 export type { EmbeddingProvider } from './provider.js';
 export { cacheKey, KEY_VERSION } from './cache-key.js';
-export { encodeVector, decodeVector, HEADER_BYTES } from './vector-codec.js';
 export type { Logger } from '@lota/shared';
 export { LotaError, ConfigError, InvalidArgumentError, ProviderInvalidError } from './errors.js';
 export type { EmbeddingCacheErrorCode } from './errors.js';

@@ -3,13 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   createEmbeddingCache,
-  decodeVector,
-  encodeVector,
   InvalidArgumentError,
   ProviderInvalidError,
   type EmbeddingCacheOptions,
   type EmbeddingProvider,
 } from '../src/index.js';
+import { decodeVector, encodeVector } from '../src/internal.js';
 import { f32, fakeProvider, fileRedis, quietLogger, vectorFor } from './helpers.js';
 
 const file = fileRedis({ flush: true });

@@ -4,8 +4,6 @@ export { resolveLockOptions, DEFAULTS as LOCK_DEFAULTS } from './options.js';
 export { createOrgMemoryLock } from './org-memory-lock.js';
 export type { OrgMemoryLock } from './org-memory-lock.js';
 export type { LockAdapter, LockContext, LockOptions } from './types.js';
-export { scopeKeys, releaseChannel } from './keys.js';
-export type { ScopeKeys } from './keys.js';
 export type { Logger } from '@lota/shared';
 export {
   LotaError,

@@ -4,7 +4,8 @@
 import { startCluster, waitFor, withAdmin } from '@lota/redis-testkit';
 import { Cluster, type Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ConfigError, LockTimeoutError, createRedisLock, scopeKeys, type RedisLock } from '../src/index.js';
+import { InvalidArgumentError, ConfigError, LockTimeoutError, createRedisLock, type RedisLock } from '../src/index.js';
+import { scopeKeys } from '../src/keys.js';
 import { caps, freshScope, pause, perTestResources } from './helpers.js';
 
 const res = perTestResources();

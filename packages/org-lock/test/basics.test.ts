@@ -8,9 +8,8 @@ import {
   LockClosedError,
   ConfigError,
   LockTimeoutError,
-  releaseChannel,
-  scopeKeys,
 } from '../src/index.js';
+import { releaseChannel, scopeKeys } from '../src/keys.js';
 import { forEachTopology, freshScope, pause } from './helpers.js';
 
 forEachTopology('redis lock', (t) => {

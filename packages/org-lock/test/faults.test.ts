@@ -1,7 +1,8 @@
 import { waitFor, type RedisServer } from '@lota/redis-testkit';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { LockLostError, RedisUnreachableError, scopeKeys } from '../src/index.js';
+import { LockLostError, RedisUnreachableError } from '../src/index.js';
+import { scopeKeys } from '../src/keys.js';
 import { caps, freshScope, pause, perTestResources, type LockChild } from './helpers.js';
 
 const res = perTestResources();

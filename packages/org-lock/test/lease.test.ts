@@ -1,6 +1,7 @@
 import { waitFor } from '@lota/redis-testkit';
 import { expect, it } from 'vitest';
-import { LockLostError, LockTimeoutError, scopeKeys } from '../src/index.js';
+import { LockLostError, LockTimeoutError } from '../src/index.js';
+import { scopeKeys } from '../src/keys.js';
 import { forEachTopology, freshScope, pause } from './helpers.js';
 
 forEachTopology('lease', (t) => {

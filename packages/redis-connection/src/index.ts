@@ -1,7 +1,7 @@
 export { createRedisConnectionManager, RedisConnectionManager } from './manager.js';
 export type { ManagerState, RedisHealth, RedisConnectionManagerEvents, DisconnectOptions } from './manager.js';
 export type { RedisConfig, RedisTlsOptions } from './options.js';
-export { redisConfigSchema, resolveRedisConfig, resolveRedisOptions, DEFAULTS as REDIS_DEFAULTS } from './options.js';
+export { resolveRedisConfig, resolveRedisOptions, DEFAULTS as REDIS_DEFAULTS } from './options.js';
 export type { ResolvedRedisConfig, OptionIssue, OptionsResult } from './options.js';
 export type { RedisClient, ClientRole } from './client-factory.js';
 export type { Logger } from '@lota/shared';

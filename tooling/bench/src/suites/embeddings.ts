@@ -13,7 +13,8 @@
  * its texts too), with the same function (`cache.keyFor`, SHA-256), so the ratio shows what the
  * cache adds beyond the work any Redis-backed embedding cache must do.
  */
-import { createEmbeddingCache, HEADER_BYTES, type EmbeddingCache, type EmbeddingProvider } from '@lota/embedding-cache';
+import { createEmbeddingCache, type EmbeddingCache, type EmbeddingProvider } from '@lota/embedding-cache';
+import { HEADER_BYTES } from '@lota/embedding-cache/internal';
 import { startRedis, waitFor } from '@lota/redis-testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
