@@ -10,7 +10,7 @@ export type {
   ContextCompactionData,
   RepoIndexingData,
   MemoryDigestData,
-} from './lota-queues.js';
+} from './public-types.js';
 export type { CreateQueuesOptions, QueuesSettings, ResolvedQueuesOptions, KeepJobs, OptionIssue, OptionsResult } from './options.js';
 export { resolveQueuesOptions, DEFAULTS as QUEUES_DEFAULTS } from './options.js';
 export { BUILT_IN_QUEUES, BUILT_IN_POLICIES, DEFAULT_POLICY } from './policies.js';

@@ -8,11 +8,8 @@
  * always writes (a new job, or at least a `duplicated` / `deduplicated` event), so the offset is
  * never older than the add, also for a deduplicated call.
  *
- * The wire: one pipeline per batch, `[MULTI, adds…, EXEC]` per call, then one `WAIT`, written in
- * one go on one connection. The WAIT thus runs on the very connection that carried the adds,
- * right behind them, with no extra round trip. On a Cluster, ioredis sends a pipeline to the node
- * that serves its keys' slot; WAIT has no keys, so it goes to that node too. (A WAIT sent to any
- * other connection would answer for that connection's own writes, not ours.)
+ * The wire (replicated-exchange.ts): per batch, one pipeline of a MULTI…EXEC per call and one
+ * WAIT behind them, on one connection, in one round trip.
  *
  * Why a connection of its own: WAIT blocks its connection. Redis reads nothing else from that
  * client until WAIT returns, up to its timeout when a replica is slow or gone. On the shared
@@ -36,10 +33,11 @@
 import { raceTimeout, type Logger } from '@lota/shared';
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { defineLatestWins } from './bullmq-keys.js';
-import { queueAdds, readAdds, type AddRequest, type CommandReply, type EnqueueResult, type TransactionPlan } from './enqueue-transaction.js';
+import type { AddRequest, EnqueueResult } from './enqueue-transaction.js';
 import { QueuesClosedError, RedisUnreachableError } from './errors.js';
+import { FirstConnection } from './first-connection.js';
 import { queuePrefix } from './hash-tag.js';
+import { exchange, notReady } from './replicated-exchange.js';
 
 /**
  * Room left after a WAIT's timeout for its reply to reach the caller before the call's deadline
@@ -52,7 +50,6 @@ const WAIT_REPLY_MARGIN_MS = 150;
 const MAX_BATCH = 256;
 /** ioredis' own default pause before retrying after TRYAGAIN / CLUSTERDOWN. */
 const REDIRECT_RETRY_DELAY_MS = 100;
-const REDIRECTION = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /** What one durable call got: what its adds did on the master, and the WAIT's answer. */
 export interface ReplicatedOutcome {
@@ -77,25 +74,12 @@ interface Pending extends ReplicatedAddOptions {
   reject(err: unknown): void;
 }
 
-/** The ioredis Pipeline under BullMQ's IRedisTransaction, with the commands used here beyond it. */
-interface InlinePipeline {
-  readonly length: number;
-  multi(): unknown;
-  /** After `multi()` inside a pipeline, queues EXEC (ioredis' inline transactions); otherwise sends. */
-  exec(): unknown;
-  wait(numreplicas: number, timeout: number): unknown;
-}
-
 interface Connection {
   client: Redis | Cluster;
   /** BullMQ queues on this client: they define BullMQ's scripts on it and derive the keys. */
   queues: Map<string, Queue>;
-  everReady: boolean;
-  firstReady: Promise<void>;
+  first: FirstConnection;
 }
-
-/** How one call's replies came back. */
-type Part = { kind: 'ok'; results: EnqueueResult[] } | { kind: 'error'; error: unknown } | { kind: 'redirected'; error: Error };
 
 /** Durable adds over a dedicated connection, one group-commit lane per queue. */
 export class ReplicatedEnqueuer {
@@ -151,14 +135,8 @@ export class ReplicatedEnqueuer {
       else this.logger.warn(fields, 'durable-enqueue connection error; ioredis is reconnecting');
       failing = true;
     });
-    const conn: Connection = {
-      client,
-      queues: new Map(),
-      everReady: client.status === 'ready',
-      firstReady: new Promise<void>((resolve) => client.once('ready', () => resolve())),
-    };
+    const conn: Connection = { client, queues: new Map(), first: new FirstConnection(client) };
     client.on('ready', () => {
-      conn.everReady = true;
       failing = false;
     });
     this.current = conn;
@@ -170,14 +148,8 @@ export class ReplicatedEnqueuer {
     if (this.closed) throw new QueuesClosedError('enqueue');
     let conn = this.current;
     if (!conn || conn.client.status === 'end') conn = this.open();
-    const status = conn.client.status;
-    if (status === 'ready') return;
-    if (!conn.everReady && (status === 'wait' || status === 'connecting' || status === 'connect')) {
-      if (status === 'wait') conn.client.connect().catch(() => undefined);
-      const ready = await raceTimeout(conn.firstReady, deadline - performance.now());
-      if (ready.done) return;
-    }
-    throw notReady(queue, conn.client.status);
+    const waiting = conn.first.wait(deadline - performance.now());
+    if (waiting && !(await waiting)) throw notReady(queue, conn.client.status);
   }
 
   private async drain(queue: string, lane: { held: Pending[]; sending: boolean }): Promise<void> {
@@ -221,7 +193,8 @@ export class ReplicatedEnqueuer {
       const waitTimeoutMs = Math.max(1, Math.floor(Math.min(first.timeoutMs, earliest - now - WAIT_REPLY_MARGIN_MS)));
       // A little past the last deadline, so every caller's own timer (ENQUEUE_TIMEOUT) fires first.
       const latest = Math.max(...live.map((p) => p.deadline)) + WAIT_REPLY_MARGIN_MS;
-      const sent = await raceTimeout(this.exchange(conn, queue, live, first.replicas, waitTimeoutMs), latest - performance.now());
+      const calls = live.map((p) => p.requests);
+      const sent = await raceTimeout(exchange(this.bullQueue(conn, queue), conn.client, queue, calls, first.replicas, waitTimeoutMs), latest - performance.now());
       if (!sent.done) {
         // Every caller of the batch has given up; stop waiting so the lane can move on.
         for (const p of live) p.reject(new Error('@lota/queues: no reply before the enqueue deadline'));
@@ -253,36 +226,6 @@ export class ReplicatedEnqueuer {
     }
   }
 
-  /** One round trip: every call's transaction, then the WAIT; replies sorted out per call. */
-  private async exchange(
-    conn: Connection,
-    queue: string,
-    live: readonly Pending[],
-    replicas: number,
-    waitTimeoutMs: number,
-  ): Promise<{ parts: Part[]; wait: CommandReply }> {
-    const bull = this.bullQueue(conn, queue);
-    const client = await bull.getBackend().client;
-    if (live.some((p) => p.requests.some((r) => r.latestWins))) defineLatestWins(client);
-    const tx = client.pipeline();
-    const pipeline = tx as unknown as InlinePipeline;
-    const layout: Array<{ start: number; queued: number; plan: TransactionPlan }> = [];
-    for (const p of live) {
-      const start = pipeline.length;
-      pipeline.multi();
-      const plan = await queueAdds(tx, bull, queue, p.requests);
-      const queued = pipeline.length - start - 1;
-      pipeline.exec(); // closes this MULTI: queues EXEC, sends nothing
-      layout.push({ start, queued, plan });
-    }
-    pipeline.wait(replicas, waitTimeoutMs);
-    // Checked last, right before the write: producers fail fast rather than wait in ioredis' offline queue.
-    if (conn.client.status !== 'ready') throw notReady(queue, conn.client.status);
-    const replies = (await (pipeline.exec() as Promise<CommandReply[] | null>)) ?? [];
-    const parts = layout.map(({ start, queued, plan }, i) => readPart(live[i]?.requests ?? [], plan, replies.slice(start, start + queued + 2), queued));
-    return { parts, wait: replies[replies.length - 1] ?? [new Error('@lota/queues: no reply to WAIT'), undefined] };
-  }
-
   private bullQueue(conn: Connection, name: string): Queue {
     const existing = conn.queues.get(name);
     if (existing) return existing;
@@ -301,27 +244,4 @@ export class ReplicatedEnqueuer {
     }
     await new Promise((resolve) => setTimeout(resolve, REDIRECT_RETRY_DELAY_MS));
   }
-}
-
-/** One call's replies: `[MULTI, queued…, EXEC]`. A refused command discards the transaction (nothing applied). */
-function readPart(requests: readonly AddRequest[], plan: TransactionPlan, replies: readonly CommandReply[], queued: number): Part {
-  const [multi, ...rest] = replies;
-  if (!multi || multi[0]) return { kind: 'error', error: multi?.[0] ?? new Error('@lota/queues: no reply to MULTI') };
-  const refused = rest.slice(0, queued).find(([err]) => err)?.[0];
-  if (refused) return REDIRECTION.test(refused.message) ? { kind: 'redirected', error: refused } : { kind: 'error', error: refused };
-  const exec = rest[queued];
-  if (!exec || exec[0]) return { kind: 'error', error: exec?.[0] ?? new Error('@lota/queues: no reply to EXEC') };
-  if (!Array.isArray(exec[1])) return { kind: 'error', error: new Error('@lota/queues: the enqueue transaction was aborted by Redis') };
-  const inner = (exec[1] as unknown[]).map((v): CommandReply => (v instanceof Error ? [v, undefined] : [null, v]));
-  try {
-    return { kind: 'ok', results: readAdds(requests, plan, inner) };
-  } catch (error) {
-    return { kind: 'error', error };
-  }
-}
-
-function notReady(queue: string, status: string): RedisUnreachableError {
-  return new RedisUnreachableError(
-    `@lota/queues: cannot enqueue to '${queue}' with waitForReplicas: its Redis connection is '${status}', not ready. Nothing was sent; retry when Redis is back (the connection reconnects by itself).`,
-  );
 }
