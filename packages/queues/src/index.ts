@@ -13,6 +13,7 @@ export type {
 } from './public-types.js';
 export type { CreateQueuesOptions, QueuesSettings, ResolvedQueuesOptions, KeepJobs, OptionIssue, OptionsResult } from './options.js';
 export { resolveQueuesOptions, DEFAULTS as QUEUES_DEFAULTS } from './options.js';
+export { resolveWorkerOptions, MAX_CONCURRENCY } from './worker-options.js';
 export { BUILT_IN_QUEUES, BUILT_IN_POLICIES, DEFAULT_POLICY } from './policies.js';
 export type { BuiltInQueue, QueuePolicy, PolicyOverrides } from './policies.js';
 export type { JobPayload } from './job-data.js';

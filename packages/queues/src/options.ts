@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { ResolvedMarks, createStderrLogger, isLogger, joinPath, KEY_PREFIX, KEY_PREFIX_RULE, NOT_A_LOGGER, QUEUE_NAME, QUEUE_NAME_RULE, zodIssues, type Logger, type OptionIssue, type OptionsResult } from '@lota/shared';
 import { ConfigError } from './errors.js';
+import { MAX_CONCURRENCY } from './worker-options.js';
 import { DEFAULT_POLICY, resolvePolicies, type PolicyOverrides, type QueuePolicy } from './policies.js';
 
 /** Options of {@link createQueues}. Defaults: {@link DEFAULTS}. */
@@ -90,7 +91,7 @@ const positiveInt = num.int('must be a whole number').min(1, 'must be >= 1');
 const policy = z.strictObject({
   maxRetries: nonNegInt.max(100, 'must be <= 100').optional(),
   backoffDelayMs: nonNegInt.optional(),
-  concurrency: positiveInt.max(10_000, 'must be <= 10000').optional(),
+  concurrency: positiveInt.max(MAX_CONCURRENCY, `must be <= ${MAX_CONCURRENCY}`).optional(),
   debounceMs: nonNegInt.optional(),
   // Below 100 ms a lock cannot survive one round trip plus a GC pause.
   lockDurationMs: nonNegInt.min(100, 'must be >= 100 (milliseconds)').optional(),

@@ -7,6 +7,7 @@ import { RunTracker } from './job-run.js';
 import type { RegisteredWorker, RegisterWorkerOptions } from './public-types.js';
 import type { QueueSet } from './queue-set.js';
 import { TrackedWorker } from './tracked-worker.js';
+import { resolveWorkerOptions, workerOptionsMessage } from './worker-options.js';
 
 /** A registered worker, plus the graceful half of its shutdown. */
 type PooledWorker = RegisteredWorker & {
@@ -34,11 +35,9 @@ export class WorkerPool {
     if (typeof given !== 'object' || given === null) throw new InvalidArgumentError('@lota/queues: registerWorker() takes { queue, processor, concurrency?, workerOptions? }.');
     const { queue: name, processor } = opts;
     const policy = this.queues.policy(name);
+    const checked = resolveWorkerOptions(given);
+    if (!checked.ok) throw new InvalidArgumentError(checked.issues.map((issue) => workerOptionsMessage(name, issue)).join(' '));
     const concurrency = opts.concurrency ?? policy.concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new InvalidArgumentError(`@lota/queues: registerWorker('${name}') concurrency must be a whole number >= 1, got ${String(concurrency)}.`);
-    }
-    if (typeof processor !== 'function') throw new InvalidArgumentError(`@lota/queues: registerWorker('${name}') processor must be a function.`);
     const taken = this.slots.get(name);
     if (taken) throw new WorkerExistsError(name, taken.concurrency, taken.closing);
     const log = this.queues.logger;

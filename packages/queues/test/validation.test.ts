@@ -104,7 +104,7 @@ describe('bad input is refused at the call site, before Redis', () => {
     }
     await expect(queues.enqueue('memory-digest', { orgId: 'o' }, { dedupeKey: 'k', debounceMs: 100, delayMs: 5_000 })).rejects.toThrow(/delayMs or debounceMs, not both/);
     expect(await keyCount()).toBe(before);
-    expect(() => queues.registerWorker({ queue: 'memory-extraction', concurrency: 0, processor: async () => undefined })).toThrow(/concurrency must be a whole number >= 1/);
+    expect(() => queues.registerWorker({ queue: 'memory-extraction', concurrency: 0, processor: async () => undefined })).toThrow(/concurrency must be a whole number from 1 to 10000, got 0/);
   });
 
   it('a host queue declared through policies accepts jobs and gets the default policy', async () => {
