@@ -114,6 +114,14 @@ enqueue(KEYS[3], KEYS[4], KEYS[5], ARGV[1], now, tonumber(ARGV[3]))
 return {0, redis.call('PTTL', KEYS[1])}
 `;
 
+/** The first element of {@link ACQUIRE}'s reply (the numbers its `return`s write). */
+export const ACQUIRE_REPLY = Object.freeze({
+  /** `{0, pttl}`: held by another (or older waiters go first); the caller is queued. */
+  QUEUED: 0,
+  /** `{1, fencingToken, pttl}`: the caller holds the lock. */
+  ACQUIRED: 1,
+} as const);
+
 /**
  * Release if still ours. With no other process waiting (or while this process may still keep a
  * short streak), the lock goes straight to the next caller in this process; otherwise, when fair,
@@ -160,6 +168,18 @@ end
 return result
 `;
 
+/** The first element of {@link RELEASE}'s reply (the numbers its `return`s write). */
+export const RELEASE_REPLY = Object.freeze({
+  /** `{0}`: not ours any more (expired or taken over). */
+  NOT_OURS: 0,
+  /** `{1}`: released. */
+  RELEASED: 1,
+  /** `{2, fencingToken, othersWait}`: handed to the next local caller; `othersWait` is 1 when other processes wait. */
+  HANDED_OVER: 2,
+  /** `{3}`: the next local caller was queued behind other waiters. */
+  QUEUED_NEXT: 3,
+} as const);
+
 /**
  * Leave the wait queue (a waiter that gave up, or a grant nobody is waiting for any more). If
  * the lock was granted to this token meanwhile, it is passed on as a release would.
@@ -196,6 +216,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `;
+
+/** {@link EXTEND}'s reply. */
+export const EXTEND_REPLY = Object.freeze({
+  /** The lock is no longer ours. */
+  NOT_OURS: 0,
+  /** Extended (PEXPIRE's 1). */
+  EXTENDED: 1,
+} as const);
 
 /**
  * Raise the fence counter to at least ARGV[1] (several masters only: after a quorum acquisition
