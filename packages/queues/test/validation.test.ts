@@ -8,6 +8,7 @@ import {
   LotaError,
   QueuesClosedError,
   ConfigError,
+  resolveWorkerOptions,
   type JobPayload,
   type LotaQueues,
 } from '../src/index.js';
@@ -105,6 +106,18 @@ describe('bad input is refused at the call site, before Redis', () => {
     await expect(queues.enqueue('memory-digest', { orgId: 'o' }, { dedupeKey: 'k', debounceMs: 100, delayMs: 5_000 })).rejects.toThrow(/delayMs or debounceMs, not both/);
     expect(await keyCount()).toBe(before);
     expect(() => queues.registerWorker({ queue: 'memory-extraction', concurrency: 0, processor: async () => undefined })).toThrow(/concurrency must be a whole number from 1 to 10000, got 0/);
+    // One rule for a worker's concurrency, whether it comes from a policy or from registerWorker.
+    expect(() => queues.registerWorker({ queue: 'memory-extraction', concurrency: 50_000, processor: async () => undefined })).toThrow(/concurrency must be a whole number from 1 to 10000, got 50000/);
+    expect(() => queues.registerWorker({ queue: 'memory-extraction', processor: async () => undefined, concurency: 2 } as never)).toThrow(/concurency unknown option/);
+    expect(resolveWorkerOptions({ queue: 'a b', processor: 1, concurrency: 1.5, workerOptions: [] }, 'workers.0')).toEqual({
+      ok: false,
+      issues: [
+        { path: 'workers.0.queue', message: expect.stringMatching(/queue names are/) as unknown },
+        { path: 'workers.0.processor', message: 'must be a function (the job processor)' },
+        { path: 'workers.0.concurrency', message: 'must be a whole number from 1 to 10000, got 1.5' },
+        { path: 'workers.0.workerOptions', message: 'must be an object of BullMQ worker options' },
+      ],
+    });
   });
 
   it('a host queue declared through policies accepts jobs and gets the default policy', async () => {
