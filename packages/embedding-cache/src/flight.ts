@@ -3,7 +3,7 @@
  * the same texts join instead of embedding them again (single-flight).
  *
  * A flight never hands its failure to the callers that joined it: `done` resolves `false` and
- * they re-issue their texts with their own provider (see `EmbeddingCache`). Only the caller that
+ * they re-issue their texts with their own provider (see `ProviderCalls`). Only the caller that
  * made the call sees its error: an abort, its credentials, its other texts are its own business.
  */
 export class Flight {

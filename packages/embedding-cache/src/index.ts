@@ -1,5 +1,6 @@
 export { createEmbeddingCache, EmbeddingCache } from './embedding-cache.js';
-export type { EmbeddingCacheStats, EmbedManyOptions } from './embedding-cache.js';
+export type { EmbedManyOptions } from './embedding-cache.js';
+export type { EmbeddingCacheStats } from './stats.js';
 export type { EmbeddingCacheOptions, EmbeddingCacheSettings, ResolvedEmbeddingCacheOptions, OptionIssue, OptionsResult } from './options.js';
 export { resolveEmbeddingCacheOptions, DEFAULTS as EMBEDDING_CACHE_DEFAULTS } from './options.js';
 export type { EmbeddingProvider } from './provider.js';

@@ -1,5 +1,7 @@
 export { createRedisConnectionManager, RedisConnectionManager } from './manager.js';
-export type { ManagerState, RedisHealth, RedisConnectionManagerEvents, DisconnectOptions } from './manager.js';
+export type { ManagerState, RedisConnectionManagerEvents } from './manager-events.js';
+export type { RedisHealth } from './health-report.js';
+export type { DisconnectOptions } from './shutdown.js';
 export type { RedisConfig, RedisTlsOptions } from './options.js';
 export { resolveRedisConfig, resolveRedisOptions, DEFAULTS as REDIS_DEFAULTS } from './options.js';
 export type { ResolvedRedisConfig, OptionIssue, OptionsResult } from './options.js';

@@ -1,6 +1,6 @@
 export { createLotaRuntime, LotaRuntime } from './runtime.js';
 export type { RuntimeHealth, RuntimeDisconnectOptions } from './runtime.js';
-export type { LotaRuntimeConfig, WorkerConfig, ExtraWorkerConfig } from './options.js';
+export type { LotaRuntimeConfig, WorkerConfig, ExtraWorkerConfig } from './config.js';
 export type { RuntimeEmbeddings } from './embeddings.js';
 export { LotaError, ConfigError, NotConnectedError, NotConfiguredError, InvalidArgumentError, RedisUnreachableError } from './errors.js';
 export type { RuntimeErrorCode } from './errors.js';

@@ -2,7 +2,8 @@ import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheStats } f
 import { createOrgMemoryLock, createRedisLock, type OrgMemoryLock, type RedisLock } from '@lota/org-lock';
 import { createQueues, type LotaQueues } from '@lota/queues';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisHealth } from '@lota/redis-connection';
-import { DEFAULTS, resolveRuntimeOptions, type LotaRuntimeConfig, type ResolvedRuntimeOptions } from './options.js';
+import type { LotaRuntimeConfig } from './config.js';
+import { DEFAULTS, resolveRuntimeOptions, type ResolvedRuntimeOptions } from './options.js';
 import { runtimeEmbeddings, type RuntimeEmbeddings } from './embeddings.js';
 import { raceTimeout, settleWithin } from '@lota/shared';
 import { ConfigError, NotConnectedError } from './errors.js';
