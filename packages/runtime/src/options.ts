@@ -6,7 +6,7 @@ import { isLogger, isOptionsObject, joinPath as join, zodIssues, type OptionIssu
 import { resolveQueuesSection } from './queues-section.js';
 import { schema } from './schema.js';
 import { given, renamed, withDefaults } from './section-input.js';
-import { duplicateWorkers, workerList, type ResolvedWorker } from './workers.js';
+import { duplicateWorkers, resolveWorkers, type ResolvedWorker } from './workers.js';
 
 /**
  * The runtime's own defaults. Every other default belongs to the package that owns the option
@@ -55,6 +55,8 @@ export function resolveRuntimeOptions(input: unknown, path = ''): OptionsResult<
   const issues: OptionIssue[] = parsed.success ? [] : zodIssues(parsed.error, path);
   const raw = isOptionsObject(input) ? input : {};
   issues.push(...duplicateWorkers(raw, path));
+  const workers = resolveWorkers(raw, path);
+  issues.push(...workers.issues);
   // Values the runtime hands to every part, when they are valid (a bad one is reported once, here).
   const logger = isLogger(raw.logger) ? raw.logger : undefined;
   const gateway = isOptionsObject(raw.aiGateway) ? raw.aiGateway : {};
@@ -81,9 +83,11 @@ export function resolveRuntimeOptions(input: unknown, path = ''): OptionsResult<
     [join(path, 'aiGateway', 'ttlSeconds')]: join(path, 'aiGateway', 'embeddingCacheTtlSeconds'),
   });
   for (const result of [redis, cacheRedis, queues, lock, cache]) if (result && !result.ok) issues.push(...result.issues);
+  // A host queue's bad name is reported by the queues (as a declared policy) and by its worker: once is enough.
+  const unique = [...new Map(issues.map((i) => [`${i.path}\n${i.message}`, i])).values()];
 
   if (issues.length > 0 || !parsed.success || !redis.ok || (cacheRedis && !cacheRedis.ok) || !queues.ok || !lock.ok || !cache.ok) {
-    return { ok: false, issues };
+    return { ok: false, issues: unique };
   }
   const config = parsed.data;
   return {
@@ -96,7 +100,7 @@ export function resolveRuntimeOptions(input: unknown, path = ''): OptionsResult<
       lockAdapter: config.memoryLock?.adapter,
       cache: cache.value,
       embeddingProvider: config.aiGateway?.embeddingProvider,
-      workers: Object.freeze(workerList(config)),
+      workers: Object.freeze(workers.workers),
     }),
   };
 }

@@ -1,19 +1,18 @@
 import type { EmbeddingProvider } from '@lota/embedding-cache';
 import type { LockAdapter } from '@lota/org-lock';
-import { BUILT_IN_QUEUES, type JobPayload, type Processor } from '@lota/queues';
+import { BUILT_IN_QUEUES } from '@lota/queues';
 import type { Logger } from '@lota/redis-connection';
 import { isLogger, NOT_A_LOGGER } from '@lota/shared';
 import { z } from 'zod';
 
-const fn = (what: string) => z.custom<Processor<JobPayload>>((v) => typeof v === 'function', `must be a function (${what})`);
 const obj = <T>(what: string, keys: string[]) =>
   z.custom<T>((v) => typeof v === 'object' && v !== null && keys.every((k) => k in v), `must be ${what}`);
-const int = (min: number) => z.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be >= ${min}`);
 /** A key whose value the owning package's resolver checks: here only its place in the config. */
 const owned = z.unknown().optional();
 
-const workerOptions = z.record(z.string(), z.unknown()).optional();
-const workerSchema = z.strictObject({ processor: fn('the job processor'), concurrency: int(1).optional(), workerOptions });
+/** A worker's values are checked by @lota/queues' `resolveWorkerOptions` (see workers.ts). */
+const workerSchema = z.strictObject({ processor: owned, concurrency: owned, workerOptions: owned });
+const required = (what: string) => z.custom((v) => v !== undefined, `must be given (${what})`);
 
 /**
  * The runtime's schema: which sections and keys exist, and the values only the runtime uses
@@ -31,7 +30,7 @@ export const schema = z.strictObject({
   queues: z.strictObject({ prefix: owned, policies: owned, enqueueTimeoutMs: owned }).optional(),
   workers: z.strictObject(Object.fromEntries(BUILT_IN_QUEUES.map((q) => [q, workerSchema.optional()]))).optional(),
   extraWorkers: z
-    .array(z.strictObject({ queue: z.string().min(1, 'must name the queue'), concurrency: int(1), processor: fn('the job processor'), workerOptions }))
+    .array(z.strictObject({ queue: owned, concurrency: required('jobs this worker runs at once'), processor: owned, workerOptions: owned }))
     .optional(),
   memoryLock: z
     .strictObject({

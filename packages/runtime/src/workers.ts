@@ -1,6 +1,5 @@
-import type { JobPayload, Processor, RegisterWorkerOptions } from '@lota/queues';
+import { resolveWorkerOptions, type RegisterWorkerOptions } from '@lota/queues';
 import { isOptionsObject, joinPath as join, type OptionIssue } from '@lota/shared';
-import type { ParsedRuntimeConfig } from './schema.js';
 
 /** A worker to register at `connect()`, as `registerWorker` takes it. */
 export type ResolvedWorker = RegisterWorkerOptions;
@@ -34,18 +33,22 @@ export function duplicateWorkers(raw: Record<string, unknown>, path: string): Op
   return issues;
 }
 
-/** `workers` then `extraWorkers`, as `registerWorker` takes them. */
-export function workerList(config: ParsedRuntimeConfig): ResolvedWorker[] {
-  const list: ResolvedWorker[] = [];
-  const add = (queue: string, w: { processor: Processor<JobPayload>; concurrency?: number | undefined; workerOptions?: Record<string, unknown> | undefined }): void => {
-    list.push({
-      queue,
-      processor: w.processor,
-      ...(w.concurrency === undefined ? {} : { concurrency: w.concurrency }),
-      ...(w.workerOptions === undefined ? {} : { workerOptions: w.workerOptions }),
-    });
+/**
+ * `workers` then `extraWorkers`, as `registerWorker` takes them, each checked by @lota/queues'
+ * own rules (`resolveWorkerOptions`) under the runtime's path: a worker `registerWorker` would
+ * refuse at `connect()` is refused at creation.
+ */
+export function resolveWorkers(raw: Record<string, unknown>, path: string): { workers: ResolvedWorker[]; issues: OptionIssue[] } {
+  const workers: ResolvedWorker[] = [];
+  const issues: OptionIssue[] = [];
+  const add = (input: unknown, at: string): void => {
+    const result = resolveWorkerOptions(input, at);
+    if (result.ok) workers.push(result.value);
+    else issues.push(...result.issues);
   };
-  for (const [queue, w] of Object.entries(config.workers ?? {})) if (w) add(queue, w);
-  for (const w of config.extraWorkers ?? []) add(w.queue, w);
-  return list;
+  if (isOptionsObject(raw.workers)) {
+    for (const [queue, w] of Object.entries(raw.workers)) if (isOptionsObject(w)) add({ queue, ...w }, join(path, 'workers', queue));
+  }
+  if (Array.isArray(raw.extraWorkers)) (raw.extraWorkers as unknown[]).forEach((w, i) => isOptionsObject(w) && add(w, join(path, 'extraWorkers', String(i))));
+  return { workers, issues };
 }

@@ -21,7 +21,7 @@ describe('config', () => {
     ['bad redis url', { redis: { url: 'http://x' } }, 'redis.url', /redis:\/\/ or rediss:\/\//],
     ['unknown built-in queue worker', { redis: {}, workers: { 'memory-extractoin': { processor } } }, 'workers.memory-extractoin', /unknown option/],
     ['processor not a function', { redis: {}, workers: { 'memory-digest': { processor: 'fn' } } }, 'workers.memory-digest.processor', /must be a function/],
-    ['extra worker concurrency', { redis: {}, extraWorkers: [{ queue: 'q', concurrency: 0, processor }] }, 'extraWorkers.0.concurrency', />= 1/],
+    ['extra worker concurrency', { redis: {}, extraWorkers: [{ queue: 'q', concurrency: 0, processor }] }, 'extraWorkers.0.concurrency', /from 1 to 10000, got 0/],
     ['ttl type', { redis: {}, aiGateway: { embeddingCacheTtlSeconds: '1d' } }, 'aiGateway.embeddingCacheTtlSeconds', /must be a number/],
     ['provider shape', { redis: {}, aiGateway: { embeddingProvider: { embed() {} } } }, 'aiGateway.embeddingProvider', /model, embed/],
     ['cache redis url', { redis: {}, aiGateway: { embeddingCacheRedis: { url: 'nope' } } }, 'aiGateway.embeddingCacheRedis.url', /redis:\/\//],

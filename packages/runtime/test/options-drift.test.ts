@@ -6,7 +6,7 @@
  */
 import { createEmbeddingCache, resolveEmbeddingCacheOptions } from '@lota/embedding-cache';
 import { createRedisLock, resolveLockOptions } from '@lota/org-lock';
-import { createQueues, resolveQueuesOptions } from '@lota/queues';
+import { createQueues, resolveQueuesOptions, resolveWorkerOptions } from '@lota/queues';
 import { createRedisConnectionManager, resolveRedisOptions } from '@lota/redis-connection';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,12 +39,15 @@ interface Row {
 
 interface Package {
   name: string;
+  /** The code the factory throws. @defaultValue 'CONFIG_INVALID' */
+  code?: string;
   factory: (options: Record<string, unknown>) => unknown;
   resolve: (options: Record<string, unknown>) => Result;
   rows: Row[];
 }
 
 const bad = (x: unknown): never => x as never;
+const noop = async (): Promise<void> => undefined;
 
 const PACKAGES: Package[] = [
   {
@@ -133,6 +136,35 @@ const PACKAGES: Package[] = [
     ],
   },
   {
+    name: '@lota/queues registerWorker',
+    code: 'INVALID_ARGUMENT',
+    factory: (o) => createQueues({ connection: bullmq }).registerWorker(bad({ processor: noop, ...o })),
+    resolve: (o) => resolveWorkerOptions({ processor: noop, ...o }),
+    rows: [
+      {
+        what: 'a built-in worker at concurrency 50_000',
+        options: { queue: 'memory-digest', concurrency: 50_000 },
+        packagePath: 'concurrency',
+        runtime: { redis: {}, workers: { 'memory-digest': { processor: noop, concurrency: 50_000 } } },
+        runtimePath: 'workers.memory-digest.concurrency',
+      },
+      {
+        what: 'a host worker at concurrency 0',
+        options: { queue: 'memory-digest', concurrency: 0 },
+        packagePath: 'concurrency',
+        runtime: { redis: {}, extraWorkers: [{ queue: 'host', concurrency: 0, processor: noop }] },
+        runtimePath: 'extraWorkers.0.concurrency',
+      },
+      {
+        what: 'a processor that is not a function',
+        options: { queue: 'memory-extraction', processor: 'run' },
+        packagePath: 'processor',
+        runtime: { redis: {}, workers: { 'memory-extraction': { processor: 'run' } } },
+        runtimePath: 'workers.memory-extraction.processor',
+      },
+    ],
+  },
+  {
     name: '@lota/org-lock',
     factory: (o) => createRedisLock(bad({ clients: general, ...o })),
     resolve: (o) => resolveLockOptions(o),
@@ -193,7 +225,7 @@ for (const pkg of PACKAGES) {
           thrown = e;
         }
         expect(thrown, `${pkg.name} factory should refuse ${JSON.stringify(row.options)}`).toBeInstanceOf(Error);
-        expect((thrown as { code?: string }).code).toBe('CONFIG_INVALID');
+        expect((thrown as { code?: string }).code).toBe(pkg.code ?? 'CONFIG_INVALID');
         expect((thrown as Error).message).toContain(row.packagePath);
         // Its resolver reports it at the package's path.
         const resolved = pkg.resolve(row.options);
