@@ -1,3 +1,4 @@
 import { defineBuild } from '@lota/build-config/tsup';
 
-export default defineBuild();
+// Two entry points over one set of modules: shared chunks, so a process that loads both has one reaper and one backend choice.
+export default defineBuild(['src/index.ts', 'src/vitest.ts'], { splitting: true });

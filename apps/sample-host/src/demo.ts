@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { getFreePort, startRedis, type RedisServer } from '@lota/redis-testkit';
+import type { RedisServer } from '@lota/redis-testkit';
 import { loadConfig } from './config.js';
 import { Progress } from './demo/progress.js';
 import { startChild, stopChild, type Child } from './demo/processes.js';
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
       say(`  Redis: REDIS_URL (${redisUrl.replace(/\/\/[^@]*@/, '//***@')}), keys under ${keyPrefix}:* (removed at the end)`);
     } else {
       try {
-        redis = await startRedis();
+        redis = await startDemoRedis();
       } catch (err) {
         console.error(`\nThe demo needs a Redis server and could not start one:\n  ${err instanceof Error ? err.message : String(err)}\nOr run it against an existing server: REDIS_URL=redis://host:port npm run demo`);
         return 1;
@@ -67,12 +67,11 @@ async function main(): Promise<number> {
     }
     interrupted.signal.throwIfAborted();
 
-    const port = await getFreePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       REDIS_URL: redisUrl,
       LOTA_KEY_PREFIX: keyPrefix,
-      PORT: String(port),
+      PORT: '0', // the API takes a free port and says which in its 'listening' line
       HOST: '127.0.0.1',
       DIGEST_DEBOUNCE_MS: String(DEBOUNCE_MS),
       EXTRACTION_CONCURRENCY: '4',
@@ -85,12 +84,13 @@ async function main(): Promise<number> {
     for (const name of ['worker-1', 'worker-2']) {
       children.push(startChild({ name, script: join(DIST, 'worker.js'), env: { ...env, WORKER_NAME: name }, readyEvent: 'ready', onLog }));
     }
-    await Promise.race([
+    const [listening] = await Promise.race([
       Promise.all(children.map((c) => c.ready)),
       sleep(20_000, undefined, { signal: interrupted.signal }).then(() => {
         throw new Error('the API and workers did not start within 20 s');
       }),
     ]);
+    const port = new URL(String(listening?.address)).port;
     say(`  Started: api pid ${children[0]?.process.pid} on http://127.0.0.1:${port}, ${children.slice(1).map((c) => `${c.name} pid ${c.process.pid}`).join(', ')}`);
     say(`  Bull Board: http://127.0.0.1:${port}/admin/queues (while the demo runs)`);
 
@@ -237,6 +237,15 @@ async function main(): Promise<number> {
     await redis?.dispose().catch(() => undefined);
     if (interrupted.signal.aborted && left.length > 0) say(`Stopped: ${left.join(', ')}.`);
   }
+}
+
+/**
+ * A Redis server of the demo's own, from @lota/redis-testkit: a dev dependency, there when the
+ * demo runs from the repository (`npm run demo`), loaded only when REDIS_URL is not set.
+ */
+async function startDemoRedis(): Promise<RedisServer> {
+  const { startRedis } = await import('@lota/redis-testkit');
+  return startRedis();
 }
 
 /** With REDIS_URL, the demo ran under its own key prefix: remove those keys (nothing else). */

@@ -12,23 +12,13 @@ export interface LocalEmbeddingProviderOptions {
   latencyMs: number;
 }
 
-/** mulberry32: a tiny, fast PRNG; the same seed always gives the same sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** A unit vector seeded by the text's sha256: the same text always gets the same vector, in any process. */
+/**
+ * A unit vector drawn from the text's SHAKE256 digest (an extendable-output hash: as many bytes as
+ * the vector needs, four per value), so the same text gets the same vector in any process.
+ */
 export function hashVector(text: string, dimensions: number): number[] {
-  const seed = createHash('sha256').update(text).digest().readUInt32LE(0);
-  const next = mulberry32(seed);
-  const v = Array.from({ length: dimensions }, () => next() * 2 - 1);
+  const bytes = createHash('shake256', { outputLength: dimensions * 4 }).update(text).digest();
+  const v = Array.from({ length: dimensions }, (_, i) => (bytes.readUInt32LE(i * 4) / 4_294_967_296) * 2 - 1);
   const norm = Math.hypot(...v) || 1;
   return v.map((x) => x / norm);
 }

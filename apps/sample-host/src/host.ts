@@ -70,7 +70,7 @@ export class Host {
     if (this.role === 'worker') {
       rc.workers = {
         'memory-extraction': {
-          processor: instrument('memory-extraction', stats, createMemoryExtractionProcessor(this)),
+          processor: instrument('memory-extraction', stats, createMemoryExtractionProcessor(this, config)),
           concurrency: config.extractionConcurrency,
         },
         'memory-digest': {

@@ -1,6 +1,6 @@
-import type { JobPayload, Processor } from '@lota/runtime';
-import { UnrecoverableError } from 'bullmq';
-import type { Host } from './host.js';
+import { UnrecoverableError, type JobPayload, type Processor } from '@lota/runtime';
+import type { HostKeys, HostRedis } from './keys.js';
+import type { FencedMemoryStore } from './memory-store.js';
 
 /** A workstream's digest, as the digest job writes it and `GET /orgs/:id/memories` serves it. */
 export interface Digest {
@@ -25,17 +25,28 @@ function requireString(data: JobPayload, field: string): string {
   return value;
 }
 
+/** Where digests are read and written: the host's own keys on the runtime's general client. */
+export interface DigestStore {
+  readonly redis: HostRedis;
+  readonly keys: HostKeys;
+}
+
+/** What the digest uses, read when a job runs (see `ExtractionParts`). */
+export interface DigestParts extends DigestStore {
+  readonly store: FencedMemoryStore;
+}
+
 /**
  * memory-digest: summarises a workstream (turn and memory counts, latest memories). It is
  * scheduled on every turn but debounced per (org, workstream), so a burst of turns runs it once.
  */
-export function createMemoryDigestProcessor(host: Host): Processor<JobPayload> {
+export function createMemoryDigestProcessor(parts: DigestParts): Processor<JobPayload> {
   return async (job) => {
     const orgId = requireString(job.data, 'orgId');
     const workstreamId = requireString(job.data, 'workstreamId');
     const lastTurnId = typeof job.data.lastTurnId === 'string' ? job.data.lastTurnId : '';
-    const { keys, redis } = host;
-    const [turns, all] = await Promise.all([redis.llen(keys.turns(orgId, workstreamId)), host.store.list(orgId)]);
+    const { keys, redis } = parts;
+    const [turns, all] = await Promise.all([redis.llen(keys.turns(orgId, workstreamId)), parts.store.list(orgId)]);
     const mine = all.filter((m) => m.workstreamId === workstreamId);
     const digestedAt = new Date().toISOString();
     const key = keys.digest(orgId, workstreamId);
@@ -59,8 +70,8 @@ export function createMemoryDigestProcessor(host: Host): Processor<JobPayload> {
 }
 
 /** Reads every digest of an org. */
-export async function readDigests(host: Host, orgId: string): Promise<Digest[]> {
-  const { keys, redis } = host;
+export async function readDigests(from: DigestStore, orgId: string): Promise<Digest[]> {
+  const { keys, redis } = from;
   const ids = (await redis.smembers(keys.digestIndex(orgId))).sort();
   const hashes = await Promise.all(ids.map((ws) => redis.hgetall(keys.digest(orgId, ws))));
   return hashes.map((h, i) => ({

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobPayload, Processor } from '@lota/runtime';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, type JobPayload, type OrgMemoryLock, type Processor, type RuntimeEmbeddings } from '@lota/runtime';
+import type { HostConfig } from './config.js';
 import { extractMemories } from './extract-memories.js';
-import type { Host } from './host.js';
-import type { WriteResult } from './memory-store.js';
+import type { HostStats } from './host-stats.js';
+import type { FencedMemoryStore, WriteResult } from './memory-store.js';
 
 /** The data of a memory-extraction job, as `POST /turns` enqueues it. */
 export interface ExtractionJobData {
@@ -43,43 +43,53 @@ export class StaleWriteError extends Error {
 }
 
 /**
+ * What the extraction uses, read when a job runs (a host builds these parts once it is
+ * connected, and its workers may start a job before `connect()` resolves).
+ */
+export interface ExtractionParts {
+  readonly locks: OrgMemoryLock;
+  readonly embeddings: RuntimeEmbeddings;
+  readonly store: FencedMemoryStore;
+  readonly stats: HostStats;
+}
+
+/**
  * memory-extraction: under the org's memory lock, extract the turn's memories, embed them
  * through the runtime's embedding cache, and write them to the fenced store with the lock's
  * fencing token. Records the lock wait, the holders inside the lock and the cache counters.
  */
-export function createMemoryExtractionProcessor(host: Host): Processor<JobPayload> {
+export function createMemoryExtractionProcessor(parts: ExtractionParts, config: Pick<HostConfig, 'extractionDelayMs' | 'lockTtlMs'>): Processor<JobPayload> {
   return async (job, _token, signal) => {
     const data = parseExtractionJob(job.data);
-    const { config } = host;
     // The model call of a real host (simulated): outside the lock, so other jobs of the org proceed.
     if (config.extractionDelayMs > 0) await sleep(config.extractionDelayMs, undefined, signal ? { signal } : {});
 
     const asked = performance.now();
     let lockWaitMs = 0;
     let extracted = 0;
-    const write = await host.locks.withOrgMemoryLock(
+    const write = await parts.locks.withOrgMemoryLock(
       data.orgId,
       async ({ fencingToken, signal: lease }): Promise<WriteResult> => {
         lockWaitMs = performance.now() - asked;
         const holder = String(fencingToken);
-        await host.stats.enterLock(data.orgId, holder, config.lockTtlMs);
+        await parts.stats.enterLock(data.orgId, holder, config.lockTtlMs);
         try {
           const memories = extractMemories(data.text);
           extracted = memories.length;
-          const vectors = memories.length > 0 ? await host.embeddings.embed(memories.map((m) => m.text)) : [];
+          const vectors = memories.length > 0 ? await parts.embeddings.embed(memories.map((m) => m.text)) : [];
           lease.throwIfAborted(); // the lease is gone: do not write (a pause after this check is what the fence is for)
-          return await host.store.write(
+          return await parts.store.write(
             data.orgId,
             fencingToken,
             memories.map((m, i) => ({ id: m.id, text: m.text, workstreamId: data.workstreamId, turnId: data.turnId, embedding: vectors[i] ?? [] })),
           );
         } finally {
-          await host.stats.leaveLock(data.orgId, holder);
+          await parts.stats.leaveLock(data.orgId, holder);
         }
       },
       signal ? { signal } : {},
     );
-    await Promise.all([host.stats.recordLockWait(data.orgId, lockWaitMs), extracted > 0 ? host.stats.recordEmbedding(host.embeddings.stats()) : undefined]);
+    await Promise.all([parts.stats.recordLockWait(data.orgId, lockWaitMs), extracted > 0 ? parts.stats.recordEmbedding(parts.embeddings.stats()) : undefined]);
     if (!write.accepted) {
       throw new StaleWriteError(`the memory store refused fencing token ${write.fencingToken} for org '${data.orgId}' (last accepted: ${write.lastAcceptedToken})`);
     }

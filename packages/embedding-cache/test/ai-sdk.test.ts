@@ -1,10 +1,11 @@
 import { waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { embed, embedMany, wrapEmbeddingModel } from 'ai';
 import { MockEmbeddingModelV4 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { embeddingCacheMiddleware } from '../src/ai-sdk.js';
 import { createEmbeddingCache } from '../src/index.js';
-import { f32, fileRedis, quietLogger, vectorFor } from './helpers.js';
+import { f32, fileRedis, vectorFor } from './helpers.js';
 
 const file = fileRedis();
 
@@ -24,7 +25,7 @@ function mockModel(): MockEmbeddingModelV4 & { seen: string[][] } {
 
 describe('AI SDK middleware (wrapEmbeddingModel)', () => {
   it('cached values skip the model; usage counts only what was embedded', async () => {
-    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger() });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: recordingLogger() });
     const inner = mockModel();
     const model = wrapEmbeddingModel({ model: inner, middleware: embeddingCacheMiddleware(cache) });
 
@@ -43,7 +44,7 @@ describe('AI SDK middleware (wrapEmbeddingModel)', () => {
   });
 
   it('dimensions and provider options are part of the key', async () => {
-    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: recordingLogger(), memory: false });
     const inner = mockModel();
     const model = wrapEmbeddingModel({ model: inner, middleware: embeddingCacheMiddleware(cache) });
     await embed({ model, value: 'z' });
@@ -53,7 +54,7 @@ describe('AI SDK middleware (wrapEmbeddingModel)', () => {
   });
 
   it('a model error reaches the caller unchanged', async () => {
-    const cache = createEmbeddingCache({ redis: file.redis, logger: quietLogger() });
+    const cache = createEmbeddingCache({ redis: file.redis, logger: recordingLogger() });
     const failing = new MockEmbeddingModelV4({
       doEmbed: async () => {
         throw new Error('quota exceeded');

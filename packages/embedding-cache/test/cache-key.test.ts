@@ -1,6 +1,7 @@
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, createEmbeddingCache, InvalidArgumentError, type EmbeddingProvider } from '../src/index.js';
-import { fakeProvider, fileRedis, quietLogger } from './helpers.js';
+import { fakeProvider, fileRedis } from './helpers.js';
 
 const file = fileRedis();
 
@@ -74,7 +75,7 @@ describe('key derivation: distinct inputs, distinct keys (or INVALID_ARGUMENT)',
   });
 
   it('embedMany with unkeyable options rejects before calling the provider', async () => {
-    const c = createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false });
+    const c = createEmbeddingCache({ redis: file.redis, logger: recordingLogger(), memory: false });
     const p = fakeProvider();
     const provider: EmbeddingProvider = { ...p, options: { when: new Date() } };
     await expect(c.embedMany(provider, ['a'])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/provider\.options\.when/) });

@@ -1,4 +1,5 @@
 import { waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -9,10 +10,10 @@ import {
   type EmbeddingProvider,
 } from '../src/index.js';
 import { decodeVector, encodeVector } from '../src/internal.js';
-import { f32, fakeProvider, fileRedis, quietLogger, vectorFor } from './helpers.js';
+import { f32, fakeProvider, fileRedis, vectorFor } from './helpers.js';
 
 const file = fileRedis({ flush: true });
-const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false, ...opts });
+const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis: file.redis, logger: recordingLogger(), memory: false, ...opts });
 
 describe('embedMany', () => {
   it('mixed batch [b, a(cached), c, b]: one provider call with [b, c], results in order', async () => {

@@ -1,8 +1,9 @@
 import { startCluster, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddingCache } from '../src/index.js';
-import { f32, fakeProvider, perTestCache, quietLogger, vectorFor } from './helpers.js';
+import { f32, fakeProvider, perTestCache, vectorFor } from './helpers.js';
 
 const caps = await testkitCapabilities();
 const { setup, defer } = perTestCache();
@@ -33,7 +34,7 @@ describe.skipIf(!caps.control)('fail-open', () => {
     await waitFor(() => redis.status === 'ready', { timeoutMs: 10_000 });
     await server.pause();
     for (let i = 0; i < 3; i++) expect(await timed()).toBeLessThan(TIMEOUT + LATENCY + 100);
-    expect(logger.warnings.some((w) => /fail-open/.test(w))).toBe(true);
+    expect(logger.lines.some((l) => /fail-open/.test(l.message))).toBe(true);
     await server.resume();
 
     // Back: the first batch refills (writes that queued during the pause land too), then hits.
@@ -71,7 +72,7 @@ describe.skipIf(!caps.topologies)('Redis Cluster', () => {
     });
     defer(() => redis.disconnect());
     await waitFor(() => redis.status === 'ready');
-    const cache = createEmbeddingCache({ redis, memory: false, logger: quietLogger() });
+    const cache = createEmbeddingCache({ redis, memory: false, logger: recordingLogger() });
     const provider = fakeProvider();
     const texts = Array.from({ length: 400 }, (_, i) => `chunk ${i}`);
     const first = await cache.embedMany(provider, texts);

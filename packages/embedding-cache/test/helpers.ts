@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { cleanupAfterEach, recordingLogger, type RecordingLogger } from '@lota/redis-testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheOptions, type EmbeddingProvider, type Logger } from '../src/index.js';
+import { createEmbeddingCache, type EmbeddingCache, type EmbeddingCacheOptions, type EmbeddingProvider } from '../src/index.js';
 
 /** Deterministic vectors from the text: the same text always gives the same vector. */
 export function vectorFor(text: string, dims: number, salt = ''): number[] {
@@ -39,11 +40,6 @@ export function fakeProvider(opts: { model?: string; dims?: number; latencyMs?: 
 
 /** The float32 rounding every returned value goes through. */
 export const f32 = (v: number[]): number[] => Array.from(Float32Array.from(v));
-
-export function quietLogger(): Logger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return { warnings, debug() {}, info() {}, warn: (_f, m) => void warnings.push(m), error: (_f, m) => void warnings.push(m) };
-}
 
 /**
  * One private Redis server for the whole test file, started before its tests (and flushed after
@@ -87,23 +83,20 @@ export function perTestCache(): {
   setup: (
     opts?: Partial<EmbeddingCacheOptions>,
     server?: Parameters<typeof startRedis>[0],
-  ) => Promise<{ server: RedisServer; redis: Redis; cache: EmbeddingCache; logger: ReturnType<typeof quietLogger> }>;
+  ) => Promise<{ server: RedisServer; redis: Redis; cache: EmbeddingCache; logger: RecordingLogger }>;
   defer: (cleanup: () => unknown) => void;
 } {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = cleanupAfterEach();
   return {
-    defer: (cleanup) => void cleanups.push(cleanup),
+    defer,
     setup: async (opts = {}, serverOpts = {}) => {
       const server = await startRedis(serverOpts);
-      cleanups.push(() => server.dispose());
+      defer(() => server.dispose());
       const redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
       redis.on('error', () => undefined);
-      cleanups.push(() => redis.disconnect());
+      defer(() => redis.disconnect());
       await waitFor(() => redis.status === 'ready');
-      const logger = quietLogger();
+      const logger = recordingLogger();
       const cache = createEmbeddingCache({ redis, memory: false, logger, ...opts });
       return { server, redis, cache, logger };
     },

@@ -1,13 +1,14 @@
 import { waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { embedMany, wrapEmbeddingModel } from 'ai';
 import { MockEmbeddingModelV4 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { embeddingCacheMiddleware } from '../src/ai-sdk.js';
 import { createEmbeddingCache, type EmbeddingCacheOptions, type EmbeddingProvider } from '../src/index.js';
-import { f32, fakeProvider, fileRedis, quietLogger, vectorFor } from './helpers.js';
+import { f32, fakeProvider, fileRedis, vectorFor } from './helpers.js';
 
 const file = fileRedis({ flush: true });
-const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis: file.redis, logger: quietLogger(), memory: false, ...opts });
+const cache = (opts: Partial<EmbeddingCacheOptions> = {}) => createEmbeddingCache({ redis: file.redis, logger: recordingLogger(), memory: false, ...opts });
 
 /** A provider whose one call hangs until the test settles it: a caller with its own credentials (or signal). */
 function heldProvider(model: string): EmbeddingProvider & { started: () => boolean; fail: (err: Error) => void; calls: string[][] } {

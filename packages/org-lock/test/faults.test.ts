@@ -1,3 +1,4 @@
+import { FencedStore, type FencedWrite } from '@lota/fault-harness';
 import { waitFor, type RedisServer } from '@lota/redis-testkit';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -176,30 +177,27 @@ describe.skipIf(!caps.control)('mutual exclusion under stress', () => {
   it('a stale holder (lease lost) cannot write past a newer holder in a fenced store', async () => {
     const s = await server();
     const c = client(s);
-    c.defineCommand('fencedSet', {
-      numberOfKeys: 2,
-      lua: `local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-            if tonumber(ARGV[2]) < last then return 0 end
-            redis.call('SET', KEYS[2], ARGV[2]); redis.call('SET', KEYS[1], ARGV[1]); return 1`,
-    });
-    const fencedSet = (value: string, token: number): Promise<number> =>
-      (c as unknown as { fencedSet(k1: string, k2: string, v: string, t: number): Promise<number> }).fencedSet('doc', 'doc:token', value, token);
+    const store = new FencedStore(c);
     const a = lock({ clients: c, ttlMs: 300, autoExtend: false });
     const b = lock({ clients: c, ttlMs: 5_000 });
     const scope = freshScope('stale');
-    let staleWrite = -1;
+    let newer: number | undefined;
+    let staleWrite: FencedWrite | undefined;
     const aRun = a
       .withLock(scope, async (ctx) => {
         await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r()));
         // B acquires now (the lease expired); A, unaware in real life, writes late:
-        await waitFor(async () => (await c.get('doc')) === 'from B', { timeoutMs: 3_000 });
-        staleWrite = await fencedSet('from A (stale)', ctx.fencingToken);
+        await waitFor(() => newer !== undefined, { timeoutMs: 3_000 });
+        staleWrite = await store.write('doc', ctx.fencingToken, 'from A (stale)');
       })
       .catch((e: unknown) => e);
     await pause(20);
-    await b.withLock(scope, async (ctx) => { await fencedSet('from B', ctx.fencingToken); }, { acquireTimeoutMs: 3_000 });
+    await b.withLock(scope, async (ctx) => {
+      await store.write('doc', ctx.fencingToken, 'from B');
+      newer = ctx.fencingToken;
+    }, { acquireTimeoutMs: 3_000 });
     expect(await aRun).toBeInstanceOf(LockLostError);
-    expect(staleWrite).toBe(0);
-    expect(await c.get('doc')).toBe('from B');
+    expect(staleWrite?.accepted).toBe(false);
+    expect((await store.acceptedLog(['doc'])).get('doc')).toEqual([newer]);
   });
 });

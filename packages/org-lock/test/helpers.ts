@@ -1,72 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startCluster, startRedis, testkitCapabilities, waitFor, type RedisClusterTopology, type RedisServer } from '@lota/redis-testkit';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe } from 'vitest';
-import { createRedisLock, type Logger, type RedisLock, type RedisLockOptions } from '../src/index.js';
+import { startRedis, testkitCapabilities, type RedisServer } from '@lota/redis-testkit';
+import { cleanupAfterEach, forEachTopology as forEachRedisTopology, recordingLogger, type Topology } from '@lota/redis-testkit/vitest';
+import { Redis, type RedisOptions } from 'ioredis';
+import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
 
 export const caps = await testkitCapabilities();
 
-export function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
-  const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-export interface LockTopology {
-  readonly name: 'single' | 'cluster';
-  readonly client: Redis | Cluster;
-  readonly server: RedisServer | undefined;
+export interface LockTopology extends Topology {
   /** A lock on the suite's client, closed after the test. */
   lock(opts?: Partial<RedisLockOptions>): RedisLock;
 }
 
 /** Runs `suite` against one server and against a 3-master Cluster (like node-redlock's single/multi suites). */
 export function forEachTopology(title: string, suite: (t: LockTopology) => void): void {
-  const names: Array<'single' | 'cluster'> = caps.topologies ? ['single', 'cluster'] : ['single'];
-  for (const name of names) {
-    describe(`${title} [${name}]`, () => {
-      let server: RedisServer | undefined;
-      let cluster: RedisClusterTopology | undefined;
-      let client: Redis | Cluster | undefined;
-      const locks: RedisLock[] = [];
-      beforeAll(async () => {
-        if (name === 'single') {
-          server = await startRedis();
-          client = new Redis(server.url, { maxRetriesPerRequest: 1 });
-        } else {
-          cluster = await startCluster({ masters: 3 });
-          client = new Cluster(cluster.startupNodes.map((a) => ({ host: '127.0.0.1', port: Number(a.split(':')[1]) })));
-        }
-        client.on('error', () => undefined);
-        await waitFor(() => client?.status === 'ready', { description: 'client ready' });
-      }, 60_000);
-      afterEach(async () => {
-        await Promise.all(locks.splice(0).map((l) => l.close()));
-      });
-      afterAll(async () => {
-        client?.disconnect();
-        await server?.dispose();
-        await cluster?.dispose();
-      });
-      suite({
-        name,
-        get client() {
-          if (!client) throw new Error('not ready');
-          return client;
-        },
-        get server() {
-          return server;
-        },
-        lock(opts = {}) {
-          if (!client) throw new Error('not ready');
-          const l = createRedisLock({ clients: client, logger: recordingLogger(), ...opts });
-          locks.push(l);
+  forEachRedisTopology(
+    title,
+    {
+      cluster: caps.topologies,
+      redisOptions: { maxRetriesPerRequest: 1 },
+      extend: (t) => ({
+        lock(opts: Partial<RedisLockOptions> = {}): RedisLock {
+          const l = createRedisLock({ clients: t.client, logger: recordingLogger(), ...opts });
+          t.afterTest(() => l.close());
           return l;
         },
-      });
-    });
-  }
+      }),
+    },
+    suite,
+  );
 }
 
 let n = 0;
@@ -115,34 +77,29 @@ export function perTestResources(): {
   child: (mode: string, url: string, opts: Record<string, unknown>) => LockChild;
   defer: (cleanup: () => unknown) => void;
 } {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const defer = cleanupAfterEach();
   return {
     server: async (opts = {}) => {
       const s = await startRedis(opts);
-      cleanups.push(() => s.dispose());
+      defer(() => s.dispose());
       return s;
     },
     client: (s, opts = {}) => {
       const c = new Redis(s.url, { maxRetriesPerRequest: 1, ...opts });
       c.on('error', () => undefined);
-      cleanups.push(() => c.disconnect());
+      defer(() => c.disconnect());
       return c;
     },
     lock: (opts) => {
       const l = createRedisLock({ logger: recordingLogger(), ...opts });
-      cleanups.push(() => l.close());
+      defer(() => l.close());
       return l;
     },
     child: (mode, url, opts) => {
       const c = spawnLockChild(mode, url, opts);
-      cleanups.push(() => c.proc.kill('SIGKILL'));
+      defer(() => c.proc.kill('SIGKILL'));
       return c;
     },
-    defer: (cleanup) => {
-      cleanups.push(cleanup);
-    },
+    defer,
   };
 }

@@ -16,11 +16,12 @@
  * of 12, then 2 of 8; after it, the digest ran 0.1-0.3 s after the failover.
  */
 import { randomUUID } from 'node:crypto';
-import { startCluster, waitFor, withAdmin, type LocalRedisServer, type RedisClusterTopology } from '@lota/redis-testkit';
+import { waitFor, watchResetThenFailedCheck, type LocalRedisServer, type RedisClusterTopology, type SlotOwner } from '@lota/redis-testkit';
+import { recordingLogger, suiteCluster } from '@lota/redis-testkit/vitest';
 import { Cluster } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createQueues, type LotaQueues } from '../src/index.js';
-import { caps, recordingLogger } from './helpers.js';
+import { caps } from './helpers.js';
 
 const PASSWORD = 'failover-pw';
 /**
@@ -54,37 +55,19 @@ function bullmqCluster(cluster: RedisClusterTopology): Cluster {
   return client;
 }
 
-const admin = <T>(node: { host: string; port: number }, fn: Parameters<typeof withAdmin<T>>[1]): Promise<T> =>
-  withAdmin({ host: node.host, port: node.port, password: PASSWORD }, fn);
-
 describe.skipIf(!caps.topologies)('a worker across a Redis Cluster failover (3 masters, 1 replica each)', () => {
-  let cluster: RedisClusterTopology;
-  beforeAll(async () => {
-    cluster = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, node: { password: PASSWORD, appendOnly: true } });
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
+  const cluster = suiteCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, node: { password: PASSWORD, appendOnly: true } });
 
-  /** The master serving the memory-digest queue's hash tag now, and its replica. */
-  async function digestOwner(): Promise<{ master: LocalRedisServer; replica: LocalRedisServer }> {
-    const slot = await admin(cluster.nodes[0]!, (c) => c.call('CLUSTER', 'KEYSLOT', '{memory-digest}') as Promise<number>);
-    const view = await cluster.topology();
-    const slots = (await admin(cluster.nodes.find((n) => n.running)!, (c) => c.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, string]]>;
-    const range = slots.find(([lo, hi]) => slot >= lo && slot <= hi)!;
-    const masterPort = range[2][1];
-    const masterId = view.find((n) => n.port === masterPort)!.id;
-    const replicaPort = view.find((n) => n.role === 'replica' && n.masterId === masterId)!.port;
-    return { master: cluster.nodes.find((n) => n.port === masterPort)!, replica: cluster.nodes.find((n) => n.port === replicaPort)! };
-  }
+  /** The master serving the memory-digest queue's hash tag now. */
+  const digestOwner = (): Promise<SlotOwner> => cluster().slotOwner('{memory-digest}');
 
   /** A worker process's queues and a producer's (durable enqueue: acknowledged once a replica has the job), on one prefix. */
   function queuesPair(debounceMs: number): { worker: LotaQueues; producer: LotaQueues } {
     const prefix = `f${randomUUID().slice(0, 8)}`;
     const policy = { debounceMs, lockDurationMs: 1_500, maxRetries: 20, backoffDelayMs: 50 };
-    const worker = createQueues({ connection: bullmqCluster(cluster), prefix, logger: recordingLogger(), policies: { 'memory-digest': policy } });
+    const worker = createQueues({ connection: bullmqCluster(cluster()), prefix, logger: recordingLogger(), policies: { 'memory-digest': policy } });
     const producer = createQueues({
-      connection: bullmqCluster(cluster),
+      connection: bullmqCluster(cluster()),
       prefix,
       logger: recordingLogger(),
       policies: { 'memory-digest': { ...policy, waitForReplicas: 1, waitForReplicasTimeoutMs: 1_000 } },
@@ -95,7 +78,7 @@ describe.skipIf(!caps.topologies)('a worker across a Redis Cluster failover (3 m
 
   /** Waits until the worker blocks in BZPOPMIN on `node` (its fetch loop waits for jobs there). */
   const blockedOn = (node: LocalRedisServer): Promise<boolean> =>
-    waitFor(async () => / cmd=bzpopmin /.test(await admin(node, (c) => c.client('LIST') as Promise<string>)), {
+    waitFor(async () => / cmd=bzpopmin /.test(await cluster().admin(node, (c) => c.client('LIST') as Promise<string>)), {
       description: `the worker to block in BZPOPMIN on ${node.port}`,
     });
 
@@ -103,42 +86,29 @@ describe.skipIf(!caps.topologies)('a worker across a Redis Cluster failover (3 m
     'a debounced job due during a failover runs once the cluster is back, even when the worker reset its blocking connection mid-failover',
     { timeout: 90_000 },
     async () => {
-      const { master, replica } = await digestOwner();
+      const owner = await digestOwner();
       const { worker, producer } = queuesPair(3_000);
       const ran: number[] = [];
       const reg = worker.registerWorker({ queue: 'memory-digest', processor: async () => void ran.push(Date.now()), workerOptions: { stalledInterval: 500 } });
       await reg.worker.waitUntilReady();
-      await blockedOn(master);
+      await blockedOn(owner.master);
       // BullMQ's own wait on the blocking connection: a reset (disconnect, then connect()) followed
       // by a ready check that failed shows up as 'end' then 'reconnecting'.
-      const blocking = await reg.worker.backend.blockingClient!;
-      let resetSeen = false;
-      let resetMetFailedCheck = false;
-      blocking.on('end', () => void (resetSeen = true));
-      blocking.on('reconnecting', () => void (resetMetFailedCheck ||= resetSeen));
+      const resetMetFailedCheck = watchResetThenFailedCheck(await reg.worker.backend.blockingClient!);
 
       // The replica may not fail over on its own until the test says so.
-      await admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'yes'));
-      cleanups.push(() => admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'no')).catch(() => undefined));
+      await using failover = await cluster().holdFailover(owner);
       const ack = await producer.scheduleMemoryDigest({ orgId: 'o', workstreamId: 'w' });
       expect(ack.status).toBe('added');
       // The worker takes the delayed job's marker and blocks until it is due (3 s), on the master...
-      await master.kill();
       // ...which is gone: the cluster notices (cluster_state:fail), BullMQ's watchdog abandons the
       // block 1 s after the job was due and resets the connection, whose ready check now fails.
-      await waitFor(async () => /cluster_state:fail/.test(await admin(replica, (c) => c.call('CLUSTER', 'INFO') as Promise<string>)), {
-        timeoutMs: 10_000,
-        description: 'the cluster to report the master failed',
-      });
-      await waitFor(() => resetMetFailedCheck, { timeoutMs: 15_000, description: "BullMQ's reset of the blocking connection to meet a failed ready check" });
+      await failover.killMaster();
+      await waitFor(resetMetFailedCheck, { timeoutMs: 15_000, description: "BullMQ's reset of the blocking connection to meet a failed ready check" });
       expect(ran).toHaveLength(0);
 
-      // Fail over, then bring the old master back as a replica.
-      await admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'no'));
-      await cluster.waitForHealthy(30_000);
-      const failedOverAt = Date.now();
-      // The old master comes back (AOF) and rejoins as a replica while the worker recovers.
-      const rejoined = master.restart().then(() => cluster.waitForHealthy(30_000));
+      // Fail over; the old master comes back (AOF) and rejoins as a replica while the worker recovers.
+      const { failedOverAt, rejoined } = await failover.release();
       await waitFor(() => ran.length > 0, {
         timeoutMs: RECOVERY_BOUND_MS,
         description: `the digest to run within ${RECOVERY_BOUND_MS} ms of the failover`,
@@ -168,9 +138,9 @@ describe.skipIf(!caps.topologies)('a worker across a Redis Cluster failover (3 m
         await new Promise((resolve) => setTimeout(resolve, 100 + ((round * 61) % 190)));
         expect(ran).toHaveLength(0);
         await master.kill();
-        await cluster.waitForHealthy(30_000);
+        await cluster().waitForHealthy(30_000);
         const failedOverAt = Date.now();
-        const rejoined = master.restart().then(() => cluster.waitForHealthy(30_000));
+        const rejoined = master.restart().then(() => cluster().waitForHealthy(30_000));
         const ok = await waitFor(() => ran.length > 0, { timeoutMs: RECOVERY_BOUND_MS }).catch(() => false);
         await rejoined;
         if (!ok) late.push(`round ${round}: not run ${Date.now() - failedOverAt} ms after the failover`);

@@ -1,9 +1,10 @@
 import { startCluster, waitFor, type RedisClusterTopology } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_QUEUES, createQueues, queuePrefix } from '../src/index.js';
-import { caps, recordingLogger } from './helpers.js';
+import { caps } from './helpers.js';
 
 describe.skipIf(!caps.topologies)('Redis Cluster hash tags', () => {
   let cluster: RedisClusterTopology;

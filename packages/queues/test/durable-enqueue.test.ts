@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseInfo, runNodeScript, startCluster, startRedis, waitFor, withAdmin, type RedisClusterTopology, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,7 @@ import {
   type EnqueueResult,
   type LotaQueues,
 } from '../src/index.js';
-import { caps, recordingLogger } from './helpers.js';
+import { caps } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueues, EnqueueTimeoutError, RedisUnreachableError, runChunked, type LotaQueues } from '../src/index.js';
-import { caps, recordingLogger } from './helpers.js';
+import { caps } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

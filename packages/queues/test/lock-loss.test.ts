@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFaultProxy, startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobLockKey } from '../src/bullmq-keys.js';
 import { createQueues, runChunked, type Job, type LotaQueues } from '../src/index.js';
-import { recordingLogger } from './helpers.js';
 
 /** Blocks this thread (timers, I/O, lock renewal: everything) for `ms`, like a CPU-bound chunk. */
 function blockEventLoop(ms: number): void {
@@ -42,44 +42,55 @@ function queues(prefix: string, opts: Parameters<typeof createQueues>[0]['polici
   return q;
 }
 
+/**
+ * The runs of one 10-chunk job (`runChunked`) across workers: a worker's processor names each of
+ * its runs `<worker><n>` (A1, A2, B1...) and records which runs are live (started, signal not
+ * aborted), the most live at once, every chunk as `<run>:<i>` and each run's signal. `chunk`
+ * does the chunk's work.
+ */
+function chunkedRuns(chunk: (run: string, i: number) => Promise<void>) {
+  const live = new Set<string>();
+  const counts: Record<string, number> = {};
+  const record = { maxLive: 0, chunks: [] as string[], signals: {} as Record<string, AbortSignal | undefined> };
+  const processorFor = (worker: string) => async (job: Job, _token: string | undefined, signal?: AbortSignal) => {
+    const run = `${worker}${(counts[worker] = (counts[worker] ?? 0) + 1)}`;
+    record.signals[run] = signal;
+    live.add(run);
+    signal?.addEventListener('abort', () => live.delete(run));
+    try {
+      return await runChunked(
+        job,
+        10,
+        async (i) => {
+          record.maxLive = Math.max(record.maxLive, live.size);
+          record.chunks.push(`${run}:${i}`);
+          await chunk(run, i);
+        },
+        signal,
+      );
+    } finally {
+      live.delete(run);
+    }
+  };
+  return Object.assign(record, { processorFor });
+}
+
 describe('lock loss: no job runs in two workers at once with both signals live', () => {
   it('16: a chunk that blocks the event loop past the lock: the run stops at the next chunk boundary, its signal aborted, before the next worker starts the job', async () => {
     const LOCK = 1_000;
     const prefix = `lock${++n}`;
     const a = queues(prefix);
     const b = queues(prefix);
-    const live = new Set<string>();
-    let maxLive = 0;
-    /** `<worker><run>:<chunk>`, e.g. `A1:0` for chunk 0 of worker A's first run. */
-    const chunks: string[] = [];
-    const signals: Record<string, AbortSignal | undefined> = {};
-    const runs = { A: 0, B: 0 };
     const go = gate();
-    const processorFor = (name: 'A' | 'B') => async (job: Job, _token: string | undefined, signal?: AbortSignal) => {
-      const run = `${name}${++runs[name]}`;
-      signals[run] = signal;
-      live.add(run);
-      signal?.addEventListener('abort', () => live.delete(run));
-      try {
-        return await runChunked(
-          job,
-          10,
-          async (i) => {
-            maxLive = Math.max(maxLive, live.size);
-            chunks.push(`${run}:${i}`);
-            if (run === 'A1' && i === 0) {
-              await go.wait;
-              blockEventLoop(LOCK * 1.8); // the lock expires in Redis meanwhile
-            } else {
-              await sleep(150);
-            }
-          },
-          signal,
-        );
-      } finally {
-        live.delete(run);
+    const runs = chunkedRuns(async (run, i) => {
+      if (run === 'A1' && i === 0) {
+        await go.wait;
+        blockEventLoop(LOCK * 1.8); // the lock expires in Redis meanwhile
+      } else {
+        await sleep(150);
       }
-    };
+    });
+    const { chunks, signals, processorFor } = runs;
     // The same short stalled interval everywhere (BullMQ's stalled check is queue-wide).
     const workerOptions = { lockDuration: LOCK, stalledInterval: 200 };
     a.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('A') });
@@ -89,7 +100,7 @@ describe('lock loss: no job runs in two workers at once with both signals live',
     go.release();
     const bull = a.getQueue('repo-indexing');
     await waitFor(async () => (await bull.getCompletedCount()) === 1, { timeoutMs: 15_000, description: 'the job to complete after the takeover' });
-    expect(maxLive).toBe(1);
+    expect(runs.maxLive).toBe(1);
     // The blocked run stopped at the boundary after the chunk that blocked.
     expect(chunks.filter((c) => c.startsWith('A1:'))).toEqual(['A1:0']);
     expect(signals.A1?.aborted).toBe(true);
@@ -150,42 +161,21 @@ describe('lock loss: no job runs in two workers at once with both signals live',
     const logs = recordingLogger();
     const a = createQueues({ connection: viaProxy, prefix, logger: logs });
     const b = queues(prefix);
-    const live = new Set<string>();
-    let maxLive = 0;
-    const chunks: string[] = [];
-    const signals: Record<string, AbortSignal | undefined> = {};
-    const processorFor = (name: 'A' | 'B') => async (job: Job, _token: string | undefined, signal?: AbortSignal) => {
-      signals[name] = signal;
-      live.add(name);
-      signal?.addEventListener('abort', () => live.delete(name));
-      try {
-        return await runChunked(
-          job,
-          10,
-          async (i) => {
-            maxLive = Math.max(maxLive, live.size);
-            chunks.push(`${name}${i}`);
-            await sleep(150);
-          },
-          signal,
-        );
-      } finally {
-        live.delete(name);
-      }
-    };
+    const runs = chunkedRuns(() => sleep(150));
+    const { chunks, signals, processorFor } = runs;
     const workerOptions = { lockDuration: LOCK, stalledInterval: 200 };
     try {
       a.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('A') });
       await a.enqueueRepoIndexing({ orgId: 'o', repoId: 'r' });
-      await waitFor(() => chunks.includes('A2'), { description: 'A to be running the job' });
+      await waitFor(() => chunks.includes('A1:2'), { description: 'A to be running the job' });
       b.registerWorker({ queue: 'repo-indexing', workerOptions, processor: processorFor('B') });
       proxy.blackhole();
       const bull = b.getQueue('repo-indexing');
       await waitFor(async () => (await bull.getCompletedCount()) === 1, { timeoutMs: 15_000, description: 'B to take over and complete the job' });
       expect(proxy.stats().toServer.droppedBytes).toBeGreaterThan(0); // A's renewals really hit the partition
-      expect(maxLive).toBe(1);
-      expect(signals.A?.aborted).toBe(true);
-      expect(String((signals.A?.reason as Error | undefined)?.message)).toContain(`no renewal confirmed within ${LOCK} ms`);
+      expect(runs.maxLive).toBe(1);
+      expect(signals.A1?.aborted).toBe(true);
+      expect(String((signals.A1?.reason as Error | undefined)?.message)).toContain(`no renewal confirmed within ${LOCK} ms`);
       expect(chunks.some((c) => c.startsWith('B'))).toBe(true);
     } finally {
       await a.close({ timeoutMs: 1_000 });

@@ -1,4 +1,5 @@
 import { startRedis, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,6 @@ import {
   type JobPayload,
   type LotaQueues,
 } from '../src/index.js';
-import { recordingLogger } from './helpers.js';
 
 let server: RedisServer;
 let connection: Redis;

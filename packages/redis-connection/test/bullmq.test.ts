@@ -1,9 +1,9 @@
-import { startRedis, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { clientNames, startRedis, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnectionManager } from '../src/index.js';
-import { clientNames, recordingLogger } from './helpers.js';
 
 let server: RedisServer;
 beforeAll(async () => {

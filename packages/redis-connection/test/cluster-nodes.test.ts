@@ -12,11 +12,11 @@
  * Before the fix both failed: the three lost node clients were still `ready`, their sockets open,
  * after disconnect() resolved (and the blocked commands never settled).
  */
-import { startCluster, testkitCapabilities, waitFor, withAdmin, type RedisClusterTopology } from '@lota/redis-testkit';
+import { clientNames, startCluster, testkitCapabilities, waitFor, withAdmin, type RedisClusterTopology } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, type RedisConnectionManager } from '../src/index.js';
-import { clientNames, recordingLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 

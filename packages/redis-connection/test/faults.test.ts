@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { runNodeScript, startRedis, testkitCapabilities, waitFor, withAdmin } from '@lota/redis-testkit';
+import { killRedisUnderScript, startRedis, testkitCapabilities, waitFor, withAdmin } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, type RedisConnectionManager, type RedisConnectionManagerEvents } from '../src/index.js';
-import { recordingLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -116,11 +116,6 @@ describe.skipIf(!caps.control)('faults', () => {
         process.stdin.destroy();
       });
     `;
-    const child = runNodeScript(script, [server.url]);
-    await waitFor(() => child.output().includes('connected'), { description: 'child connected' });
-    await server.kill();
-    child.send('go');
-    expect(await child.exitWithin(5_000)).toBe(0);
-    expect(child.output()).toContain('disconnected');
+    expect(await killRedisUnderScript(script, server, 5_000)).toMatchObject({ code: 0, output: expect.stringContaining('disconnected') });
   });
 });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startRedis, testkitCapabilities, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { clientNames, startRedis, testkitCapabilities, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,7 +10,6 @@ import {
   type RedisConfig,
   type RedisConnectionManager,
 } from '../src/index.js';
-import { clientNames, recordingLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 let server: RedisServer;

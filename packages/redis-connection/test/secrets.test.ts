@@ -1,7 +1,7 @@
 import { getFreePort, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, createRedisConnectionManager, redactUrl, RedisUnreachableError, resolveRedisConfig, type RedisConfig, type RedisConnectionManager } from '../src/index.js';
-import { recordingLogger } from './helpers.js';
 import { errorSurfaces, expectNoSecret, generateSecrets, REVIEWED_LEAKS, type Secret } from './secrets.js';
 
 const caps = await testkitCapabilities();

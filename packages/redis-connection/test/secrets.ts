@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { createRng } from '@lota/fault-harness';
 import { expect } from 'vitest';
 
 /**
@@ -16,20 +17,10 @@ const MARKER_CHARS = 'abcdefghijkmnopqrstuvwxyz23456789'.split('');
 
 const SEPARATORS = ['@', ':', '/', '#', '?', ' ', '%', '%40', '%3A', '%2F', '%', '&', '=', '[', ']', '\\', '"', "'", '+', ';', ',', 'é', '密', '🔑', '\t', '@@', '://'];
 
-/** Deterministic PRNG (mulberry32), so a failing secret can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
+/** Deterministic (a seeded PRNG), so a failing secret can be reproduced from its seed. */
 export function generateSecrets(count: number, seed = 20_240_611): Secret[] {
-  const rnd = prng(seed);
+  const rng = createRng(seed);
+  const rnd = (): number => rng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const marker = (): string => `zq${Array.from({ length: 7 }, () => pick(MARKER_CHARS)).join('')}`;
   const secrets: Secret[] = [];

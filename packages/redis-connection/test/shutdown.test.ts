@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { runNodeScript, startFaultProxy, startRedis, testkitCapabilities, waitFor, withAdmin } from '@lota/redis-testkit';
+import { clientNames, killRedisUnderScript, reportedMs, runNodeScript, runNodeScriptToEnd, startFaultProxy, startRedis, testkitCapabilities, waitFor, withAdmin } from '@lota/redis-testkit';
 import { describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, NotConnectedError, silentLogger } from '../src/index.js';
-import { clientNames } from './helpers.js';
 
 const caps = await testkitCapabilities();
 const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -32,21 +31,15 @@ function managerScript(timeoutMs: number, waitForStatus?: string): string {
   `;
 }
 
-function elapsedOf(output: string): number {
-  const m = /disconnected in (\d+) ms/.exec(output);
-  return m ? Number(m[1]) : Number.NaN;
-}
+/** The time the script says its first `disconnect()` took. */
+const elapsedOf = (output: string): number => reportedMs(output, 'disconnected in')[0] ?? Number.NaN;
 
 describe.skipIf(!caps.control)('disconnect() in a child process whose event loop nothing else holds', () => {
   it('Redis killed: the top-level await settles within its bound, the code after it runs, exit code 0', { timeout: 30_000 }, async () => {
     await using server = await startRedis();
-    const child = runNodeScript(managerScript(1_000, 'reconnecting'), [server.url]);
-    await waitFor(() => child.output().includes('connected'), { description: 'child connected' });
-    await server.kill();
-    child.send('go');
-    const code = await child.exitWithin(8_000);
-    expect({ code, output: child.output() }).toMatchObject({ code: 0, output: expect.stringContaining('disconnected in') });
-    expect(elapsedOf(child.output())).toBeLessThanOrEqual(1_000 + 100);
+    const end = await killRedisUnderScript(managerScript(1_000, 'reconnecting'), server, 8_000);
+    expect(end).toMatchObject({ code: 0, output: expect.stringContaining('disconnected in') });
+    expect(elapsedOf(end.output)).toBeLessThanOrEqual(1_000 + 100);
   });
 
   it('Redis paused (half-open): settles within its bound, exit code 0', { timeout: 30_000 }, async () => {
@@ -79,10 +72,9 @@ describe.skipIf(!caps.control)('disconnect() in a child process whose event loop
       }
       process.stdout.write('all done\\n');
     `;
-    const child = runNodeScript(script, [server.url]);
-    const code = await child.exitWithin(10_000);
-    expect({ code, output: child.output() }).toMatchObject({ code: 0, output: expect.stringContaining('all done') });
-    const times = [...child.output().matchAll(/disconnected in (\d+) ms/g)].map((m) => Number(m[1]));
+    const end = await runNodeScriptToEnd(script, [server.url], 10_000);
+    expect(end).toMatchObject({ code: 0, output: expect.stringContaining('all done') });
+    const times = reportedMs(end.output, 'disconnected in');
     expect(times).toHaveLength(5);
     for (const t of times) expect(t).toBeLessThanOrEqual(1_100);
   });

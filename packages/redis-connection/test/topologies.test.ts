@@ -1,8 +1,8 @@
 import { startCluster, startRedis, startSentinel, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, RedisUnreachableError, type RedisConnectionManager } from '../src/index.js';
-import { recordingLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 const cleanups: Array<() => Promise<unknown>> = [];

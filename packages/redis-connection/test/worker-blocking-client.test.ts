@@ -10,12 +10,12 @@
  *   promise when the ready check fails (cluster_state:fail), and the worker stopped for good
  *   (found by the fault campaign: a delayed job due during a failover never ran).
  */
-import { startCluster, startRedis, testkitCapabilities, waitFor, withAdmin, type LocalRedisServer, type RedisClusterTopology } from '@lota/redis-testkit';
+import { clientNames, startCluster, startRedis, testkitCapabilities, waitFor, watchResetThenFailedCheck, withAdmin, type LocalRedisServer } from '@lota/redis-testkit';
+import { recordingLogger, suiteCluster } from '@lota/redis-testkit/vitest';
 import { Queue, Worker } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisConnectionManager, type RedisConnectionManager } from '../src/index.js';
-import { clientNames, recordingLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 const cleanups: Array<() => unknown> = [];
@@ -66,61 +66,36 @@ describe.skipIf(!caps.control)('a worker blocking client that BullMQ closes and 
 });
 
 const PASSWORD = 'failover-pw';
-const admin = <T>(node: { host: string; port: number }, fn: Parameters<typeof withAdmin<T>>[1]): Promise<T> =>
-  withAdmin({ host: node.host, port: node.port, password: PASSWORD }, fn);
 
 describe.skipIf(!caps.topologies)('a worker on the manager\'s Cluster client across a failover (3 masters, 1 replica each)', () => {
-  let cluster: RedisClusterTopology;
-  beforeAll(async () => {
-    cluster = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, node: { password: PASSWORD, appendOnly: true } });
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
+  const cluster = suiteCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, node: { password: PASSWORD, appendOnly: true } });
 
   it(
     'a delayed job due during the failover runs once the cluster is back, though BullMQ reset the blocking connection mid-failover',
     { timeout: 90_000 },
     async () => {
-      const slot = await admin(cluster.nodes[0]!, (c) => c.call('CLUSTER', 'KEYSLOT', '{q}') as Promise<number>);
-      const slots = (await admin(cluster.nodes[0]!, (c) => c.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, string]]>;
-      const masterPort = slots.find(([lo, hi]) => slot >= lo && slot <= hi)![2][1];
-      const view = await cluster.topology();
-      const masterId = view.find((n) => n.port === masterPort)!.id;
-      const master: LocalRedisServer = cluster.nodes.find((n) => n.port === masterPort)!;
-      const replica: LocalRedisServer = cluster.nodes.find((n) => n.port === view.find((v) => v.role === 'replica' && v.masterId === masterId)!.port)!;
+      const owner = await cluster().slotOwner('{q}');
 
       // As the fault campaign runs workers: health checks every second.
-      const m = createRedisConnectionManager({ cluster: { nodes: cluster.startupNodes }, password: PASSWORD, logger: recordingLogger(), healthCheckIntervalMs: 1_000, healthCheckTimeoutMs: 800 });
+      const m = createRedisConnectionManager({ cluster: { nodes: cluster().startupNodes }, password: PASSWORD, logger: recordingLogger(), healthCheckIntervalMs: 1_000, healthCheckTimeoutMs: 800 });
       cleanups.push(() => m.disconnect({ timeoutMs: 1_000 }));
       await m.connect();
       const ran: number[] = [];
       const { queue, worker } = bullmq(m, `failover-${Date.now()}`, async () => void ran.push(Date.now()));
       await worker.waitUntilReady();
-      await waitFor(async () => / cmd=bzpopmin /.test(await admin(master, (c) => c.client('LIST') as Promise<string>)), { description: 'the worker to block on the master' });
-      const blocking = (await worker.backend.blockingClient!) as unknown as Cluster;
-      let resetSeen = false;
-      let resetMetFailedCheck = false;
-      blocking.on('end', () => void (resetSeen = true));
-      blocking.on('reconnecting', () => void (resetMetFailedCheck ||= resetSeen));
+      await waitFor(async () => / cmd=bzpopmin /.test(await cluster().admin(owner.master, (c) => c.client('LIST') as Promise<string>)), { description: 'the worker to block on the master' });
+      const resetMetFailedCheck = watchResetThenFailedCheck(await worker.backend.blockingClient!);
 
-      await admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'yes'));
-      cleanups.push(() => admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'no')).catch(() => undefined));
+      await using failover = await cluster().holdFailover(owner);
       const job = await queue.add('delayed', {}, { delay: 3_000 });
       // On the replica before the master dies (asynchronous replication would otherwise lose it).
-      await waitFor(() => admin(replica, async (c) => (await c.call('READONLY'), (await c.exists(`{q}:${queue.name}:${job.id!}`)) === 1)), { description: 'the job on the replica' });
-      await master.kill();
-      await waitFor(async () => /cluster_state:fail/.test(await admin(replica, (c) => c.call('CLUSTER', 'INFO') as Promise<string>)), {
-        timeoutMs: 10_000,
-        description: 'the cluster to report the master failed',
-      });
-      await waitFor(() => resetMetFailedCheck, { timeoutMs: 15_000, description: "BullMQ's reset of the blocking connection to meet a failed ready check" });
+      const replica = owner.replicas[0]!;
+      await waitFor(() => cluster().admin(replica, async (c) => (await c.call('READONLY'), (await c.exists(`{q}:${queue.name}:${job.id!}`)) === 1)), { description: 'the job on the replica' });
+      await failover.killMaster();
+      await waitFor(resetMetFailedCheck, { timeoutMs: 15_000, description: "BullMQ's reset of the blocking connection to meet a failed ready check" });
       expect(ran).toHaveLength(0);
 
-      await admin(replica, (c) => c.config('SET', 'cluster-replica-no-failover', 'no'));
-      await cluster.waitForHealthy(30_000);
-      const failedOverAt = Date.now();
-      const rejoined = master.restart().then(() => cluster.waitForHealthy(30_000));
+      const { failedOverAt, rejoined } = await failover.release();
       // The blocking client reconnects on ioredis' schedule (at most 2 s apart) and BullMQ then asks
       // for the due job at once; 6 s leaves room for a slot refresh and a loaded machine.
       await waitFor(() => ran.length > 0, { timeoutMs: 6_000, description: 'the delayed job to run within 6 s of the failover' }).finally(() => rejoined);

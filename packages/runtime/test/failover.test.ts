@@ -1,7 +1,7 @@
 /**
  * Failover of the whole runtime: the Redis master that holds the memory-extraction queue is
  * SIGKILLed while producers enqueue, workers hold org locks and write to a fenced store, and the
- * embedding cache serves; then the runtime must recover by itself (see failover-harness.ts).
+ * embedding cache serves; then the runtime must recover by itself (see failover/drill.ts).
  * Exclusion, fencing and "no acknowledged job lost" are the @lota/fault-harness checks run on the
  * drill's history; recovery times, typed errors and the cache are this drill's own assertions.
  *
@@ -19,12 +19,13 @@
  *    shorter than a failover, leaving jobs stuck until their lock expired; the BullMQ client now
  *    retries for ~30 s.
  */
-import { startCluster, startSentinel, testkitCapabilities, waitFor, withAdmin, type RedisSentinelTopology } from '@lota/redis-testkit';
-import type { Redis } from 'ioredis';
+import { startCluster, startSentinel, testkitCapabilities, waitFor, type RedisSentinelTopology } from '@lota/redis-testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Violation } from '@lota/fault-harness';
 import type { LotaRuntime } from '../src/index.js';
-import { analyseDrill, KnownBugError, runFailoverDrill, type DrillAnalysis, type DrillResult, type FailoverTarget } from './failover-harness.js';
+import { analyseDrill, type DrillAnalysis } from './failover/analyse.js';
+import { runFailoverDrill } from './failover/drill.js';
+import { KnownBugError, type DrillResult, type FailoverTarget } from './failover/records.js';
 
 const caps = await testkitCapabilities();
 // Strict by default: every fault the drill once had to tolerate is fixed. LOTA_FAILOVER_TOLERATE=1
@@ -182,18 +183,12 @@ describe.skipIf(!caps.topologies)('failover of the whole runtime', () => {
     // every durable enqueue to that shard is ENQUEUE_NOT_REPLICATED until a replica rejoins.
     const cluster = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000 });
     cleanups.push(() => cluster.dispose());
-    const admin = <T>(fn: (c: Redis) => Promise<T>): Promise<T> => withAdmin(cluster.nodes[0]!, fn);
-    const slotOf = (key: string): Promise<number> => admin(async (c) => Number(await c.call('CLUSTER', 'KEYSLOT', key)));
-    const ranges = (await admin((c) => c.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, string]]>;
-    const masterOf = (slot: number): number => ranges.find(([from, to]) => slot >= from && slot <= to)![2][1];
-    const queueSlot = await slotOf('lota:{memory-extraction}:memory-extraction:id');
-    const killPort = masterOf(queueSlot);
-    const view = await cluster.topology();
-    const killedId = view.find((n) => n.port === killPort)!.id;
-    const replicaPort = view.find((n) => n.role === 'replica' && n.masterId === killedId)?.port;
+    const owner = await cluster.slotOwner('lota:{memory-extraction}:memory-extraction:id');
+    const killPort = owner.master.port;
+    const replicaPort = owner.replicas[0]?.port;
     expect(replicaPort).toBeDefined();
     // Two orgs whose lock (and fenced store) keys live on the master that dies, two elsewhere.
-    const candidates = await Promise.all(Array.from({ length: 30 }, async (_, i) => ({ org: `org-${i}`, port: masterOf(await slotOf(`{org:org-${i}}`)) })));
+    const candidates = await Promise.all(Array.from({ length: 30 }, async (_, i) => ({ org: `org-${i}`, port: (await cluster.slotOwner(`{org:org-${i}}`)).master.port })));
     const onKilled = candidates.filter((c) => c.port === killPort).slice(0, 2).map((c) => c.org);
     const elsewhere = candidates.filter((c) => c.port !== killPort).slice(0, 2).map((c) => c.org);
     expect(onKilled).toHaveLength(2);
@@ -202,7 +197,7 @@ describe.skipIf(!caps.topologies)('failover of the whole runtime', () => {
       redis: { cluster: { nodes: cluster.startupNodes } },
       orgs: [...onKilled, ...elsewhere],
       orgsOnKilledMaster: onKilled,
-      kill: () => cluster.nodes.find((n) => n.port === killPort)!.kill(),
+      kill: () => owner.master.kill(),
       waitForFailover: () =>
         waitFor(async () => ((await cluster.topology()).some((n) => n.port === replicaPort && n.role === 'master' && n.connected) ? replicaPort! : undefined), {
           timeoutMs: 20_000,

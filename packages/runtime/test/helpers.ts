@@ -1,10 +1,10 @@
-import type { Logger } from '../src/index.js';
-
-export function quietLogger(): Logger & { lines: Array<{ level: string; message: string }> } {
-  const lines: Array<{ level: string; message: string }> = [];
-  const at = (level: string) => (_f: Record<string, unknown>, message: string) => void lines.push({ level, message });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+/** The vector the local provider gives `text`: made from its character codes, the same in every process. */
+export function localVector(text: string, dims = 8): number[] {
+  return Array.from({ length: dims }, (_, i) => ((text.charCodeAt(i % text.length) || 1) * (i + 1)) / 1000);
 }
+
+/** {@link localVector} as the embedding cache returns it (float32 values). */
+export const cachedLocalVector = (text: string, dims = 8): number[] => Array.from(Float32Array.from(localVector(text, dims)));
 
 /** Deterministic local embedding provider that counts its calls. */
 export function localProvider(dims = 8): { model: string; embed(texts: string[]): Promise<number[][]>; calls: number } {
@@ -13,17 +13,8 @@ export function localProvider(dims = 8): { model: string; embed(texts: string[])
     calls: 0,
     async embed(texts: string[]): Promise<number[][]> {
       p.calls++;
-      return texts.map((t) => Array.from({ length: dims }, (_, i) => ((t.charCodeAt(i % t.length) || 1) * (i + 1)) / 1000));
+      return texts.map((t) => localVector(t, dims));
     },
   };
   return p;
-}
-
-/** Names of non-admin clients in a CLIENT LIST reply. */
-export function clientNames(list: string): string[] {
-  return list
-    .trim()
-    .split('\n')
-    .filter((l) => !/ cmd=client\|list /.test(l))
-    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '');
 }

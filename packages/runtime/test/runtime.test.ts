@@ -1,7 +1,8 @@
-import { startRedis, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { clientNames, startRedis, waitFor, withAdmin, type RedisServer } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLotaRuntime, NotConfiguredError, NotConnectedError, type LotaRuntime, type LockAdapter } from '../src/index.js';
-import { clientNames, localProvider, quietLogger } from './helpers.js';
+import { localProvider } from './helpers.js';
 
 let server: RedisServer;
 const runtimes: LotaRuntime[] = [];
@@ -16,7 +17,7 @@ afterAll(async () => {
   await server.dispose();
 });
 async function runtime(config: Omit<Parameters<typeof createLotaRuntime>[0], 'redis'> & { redis?: Parameters<typeof createLotaRuntime>[0]['redis'] } = {}): Promise<LotaRuntime> {
-  const r = await createLotaRuntime({ logger: quietLogger(), ...config, redis: { url: server.url, ...config.redis } });
+  const r = await createLotaRuntime({ logger: recordingLogger(), ...config, redis: { url: server.url, ...config.redis } });
   runtimes.push(r);
   return r;
 }
@@ -155,7 +156,7 @@ describe('runtime', () => {
 
   it('a separate cache Redis (aiGateway.embeddingCacheRedis) holds the vectors; LRU there is not warned about', async () => {
     await using cacheServer = await startRedis({ maxmemory: '16mb', maxmemoryPolicy: 'allkeys-lru' });
-    const logger = quietLogger();
+    const logger = recordingLogger();
     const r = await runtime({ logger, aiGateway: { embeddingProvider: localProvider(), embeddingCacheRedis: { url: cacheServer.url } } });
     await r.connect();
     await r.embeddings.embed(['x', 'y']);

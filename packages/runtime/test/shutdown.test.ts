@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { runNodeScript, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { killRedisUnderScript, reportedMs, runNodeScriptToEnd, startRedis, testkitCapabilities, waitFor } from '@lota/redis-testkit';
+import { recordingLogger } from '@lota/redis-testkit/vitest';
 import { describe, expect, it } from 'vitest';
 import { createLotaRuntime, NotConnectedError } from '../src/index.js';
-import { quietLogger } from './helpers.js';
 
 const caps = await testkitCapabilities();
 
@@ -12,7 +12,7 @@ describe.skipIf(!caps.control)('disconnect', () => {
     let started = false;
     const r = await createLotaRuntime({
       redis: { url: server.url },
-      logger: quietLogger(),
+      logger: recordingLogger(),
       workers: { 'repo-indexing': { processor: async () => { started = true; await new Promise(() => {}); } } },
     });
     await r.connect();
@@ -30,7 +30,7 @@ describe.skipIf(!caps.control)('disconnect', () => {
     try {
       const r = await createLotaRuntime({
         redis: { url: server.url, connectTimeoutMs: 8_000 },
-        logger: quietLogger(),
+        logger: recordingLogger(),
         workers: { 'repo-indexing': { processor: async () => undefined } },
       });
       const connecting = r.connect().then(
@@ -69,14 +69,9 @@ describe.skipIf(!caps.control)('disconnect', () => {
         process.stdin.destroy();
       });
     `;
-    const child = runNodeScript(script, [server.url]);
-    await waitFor(() => child.output().includes('connected'), { description: 'child connected' });
-    await server.kill();
-    child.send('go');
     // BullMQ arms a watchdog (drainDelay + 1 s = 6 s) around a worker's blocking wait; when Redis
     // dies mid-wait that timer may run out after disconnect(). Nothing else may keep the process.
-    expect(await child.exitWithin(9_000)).toBe(0);
-    expect(child.output()).toContain('disconnected');
+    expect(await killRedisUnderScript(script, server, 9_000)).toMatchObject({ code: 0, output: expect.stringContaining('disconnected') });
   });
 });
 
@@ -87,7 +82,7 @@ describe.skipIf(!caps.control)('disconnect', () => {
  */
 describe.skipIf(!caps.control)('disconnect() settles with nothing else holding the event loop', () => {
   const entry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
-  const times = (output: string): number[] => [...output.matchAll(/disconnected in (\d+) ms/g)].map((m) => Number(m[1]));
+  const times = (output: string): number[] => reportedMs(output, 'disconnected in');
 
   it('Redis killed while a worker runs a job and the lock has a subscriber: the top-level await settles within its bound, exit code 0', { timeout: 30_000 }, async () => {
     await using server = await startRedis();
@@ -117,15 +112,11 @@ describe.skipIf(!caps.control)('disconnect() settles with nothing else holding t
       const t1 = performance.now();
       process.on('exit', () => process.stdout.write('exited ' + Math.round(performance.now() - t1) + ' ms later\\n'));
     `;
-    const child = runNodeScript(script, [server.url]);
-    await waitFor(() => child.output().includes('connected'), { description: 'child connected' });
-    await server.kill();
-    child.send('go');
-    const code = await child.exitWithin(15_000);
-    expect({ code, output: child.output() }).toMatchObject({ code: 0, output: expect.stringContaining('disconnected in') });
-    expect(times(child.output())[0]).toBeLessThanOrEqual(1_500 + 100);
+    const end = await killRedisUnderScript(script, server, 15_000);
+    expect(end).toMatchObject({ code: 0, output: expect.stringContaining('disconnected in') });
+    expect(times(end.output)[0]).toBeLessThanOrEqual(1_500 + 100);
     // Nothing of the runtime's outlives the call: the process ends right after the marker.
-    expect(Number(/exited (\d+) ms later/.exec(child.output())?.[1])).toBeLessThan(1_000);
+    expect(reportedMs(end.output, 'exited')[0]).toBeLessThan(1_000);
   });
 
   it('Redis up, disconnect() within a few ms of connect() while a worker runs a job, five times in a row: each settles, exit code 0', { timeout: 40_000 }, async () => {
@@ -144,10 +135,9 @@ describe.skipIf(!caps.control)('disconnect() settles with nothing else holding t
       }
       process.stdout.write('all done\\n');
     `;
-    const child = runNodeScript(script, [server.url]);
-    const code = await child.exitWithin(25_000);
-    expect({ code, output: child.output() }).toMatchObject({ code: 0, output: expect.stringContaining('all done') });
-    expect(times(child.output())).toHaveLength(5);
-    for (const t of times(child.output())) expect(t).toBeLessThanOrEqual(2_000 + 100);
+    const end = await runNodeScriptToEnd(script, [server.url], 25_000);
+    expect(end).toMatchObject({ code: 0, output: expect.stringContaining('all done') });
+    expect(times(end.output)).toHaveLength(5);
+    for (const t of times(end.output)) expect(t).toBeLessThanOrEqual(2_000 + 100);
   });
 });

@@ -1,11 +1,11 @@
-import { run as embeddings } from './suites/embeddings.js';
-import { run as lock } from './suites/lock.js';
-import { run as queues } from './suites/queues.js';
+import { run as embeddings } from './embeddings/suite.js';
+import { run as lock } from './lock/suite.js';
+import { run as queues } from './queues/suite.js';
 import type { SuiteRun } from './types.js';
 
 /**
- * Every suite, in the order `pnpm bench` runs them. A new suite is a file in `src/suites/`
- * exporting `run(ctx): Promise<Row[]>`, plus one line here.
+ * Every suite, in the order `pnpm bench` runs them. A new suite is a folder `src/<name>/` whose
+ * `suite.ts` exports `run(ctx): Promise<Row[] | SuiteResult>`, plus one line here.
  */
 export const SUITES: Readonly<Record<string, SuiteRun>> = {
   queues,

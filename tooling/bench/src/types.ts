@@ -37,5 +37,5 @@ export interface SuiteResult {
   extraMarkdown?: string;
 }
 
-/** A suite module: `src/suites/<name>.ts` exporting `run`. */
+/** A suite: `src/<name>/suite.ts` exporting `run`. */
 export type SuiteRun = (ctx: BenchContext) => Promise<Row[] | SuiteResult>;

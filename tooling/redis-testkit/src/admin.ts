@@ -37,3 +37,15 @@ export function parseInfo(text: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Names of the clients in a `CLIENT LIST` reply ('' for an unnamed one), without the connection
+ * that asked (its command is `client|list`, or `client` before Redis 7).
+ */
+export function clientNames(clientList: string): string[] {
+  return clientList
+    .trim()
+    .split('\n')
+    .filter((l) => !/ cmd=client\|list /.test(l) && !/ cmd=client /.test(l))
+    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '');
+}

@@ -1,4 +1,5 @@
 import { withAdmin, parseInfo } from './admin.js';
+import { holdFailover, slotOwner, type HeldFailover, type NodeAdmin, type SlotOwner } from './cluster-failover.js';
 import { TestkitStartError } from './errors.js';
 import { LocalRedisServer } from './local-server.js';
 import { requireBinary, serverDirectives } from './start-redis.js';
@@ -37,6 +38,12 @@ export interface RedisClusterTopology extends AsyncDisposable {
   masters(): Promise<LocalRedisServer[]>;
   /** Waits until every running node reports `cluster_state:ok` and agrees on the masters. */
   waitForHealthy(timeoutMs?: number): Promise<void>;
+  /** Runs admin commands on one node over a short-lived connection (with the cluster's password). */
+  admin: NodeAdmin;
+  /** The master serving `key`'s slot now (hash tags apply), and its replicas. */
+  slotOwner(key: string): Promise<SlotOwner>;
+  /** Keeps the replicas of `owner.master` from taking over until the test releases them (see {@link HeldFailover}). */
+  holdFailover(owner: SlotOwner): Promise<HeldFailover>;
   /** Stops every node and removes their dirs. */
   dispose(): Promise<void>;
 }
@@ -180,6 +187,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
         { timeoutMs, description: 'the cluster to report cluster_state:ok on every node' },
       );
     },
+    admin: (node, fn) => withAdmin({ host: node.host, port: node.port, password }, fn),
+    slotOwner: (key) => slotOwner(nodes, cluster.admin, () => cluster.topology(), key),
+    holdFailover: (owner) => holdFailover(owner, cluster.admin, (timeoutMs) => cluster.waitForHealthy(timeoutMs)),
     async dispose() {
       await Promise.all(nodes.map((n) => n.dispose()));
     },

@@ -1,6 +1,8 @@
 export { startRedis } from './start-redis.js';
 export { startCluster } from './cluster.js';
 export type { StartClusterOptions, RedisClusterTopology, ClusterNodeInfo } from './cluster.js';
+export { watchResetThenFailedCheck } from './cluster-failover.js';
+export type { HeldFailover, NodeAdmin, SlotOwner } from './cluster-failover.js';
 export { startSentinel } from './sentinel.js';
 export type { StartSentinelOptions, RedisSentinelTopology } from './sentinel.js';
 export type { RedisServer, StartRedisOptions, Backend } from './server.js';
@@ -21,8 +23,8 @@ export type {
 export { waitFor, nextEvent } from './wait.js';
 export type { WaitForOptions } from './wait.js';
 export { getFreePort } from './ports.js';
-export { runNodeScript } from './node-script.js';
-export type { NodeScript } from './node-script.js';
+export { killRedisUnderScript, reportedMs, runNodeScript, runNodeScriptToEnd } from './node-script.js';
+export type { NodeScript, ScriptEnd } from './node-script.js';
 export { probeRedis } from './ping.js';
-export { withAdmin, parseInfo } from './admin.js';
+export { clientNames, withAdmin, parseInfo } from './admin.js';
 export { TestkitUnavailableError, TestkitCapabilityError, TestkitStartError } from './errors.js';

@@ -32,6 +32,26 @@ describe.skipIf(!caps.topologies)('topologies', () => {
     }
   });
 
+  it('slotOwner and holdFailover: the replica takes over only when released, and the old master rejoins as a replica', { timeout: 60_000 }, async () => {
+    await using cluster = await startCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000, node: { password: 'held-pw', appendOnly: true } });
+    const owner = await cluster.slotOwner('{held}');
+    expect(owner.replicas).toHaveLength(1);
+    const role = (port: number): Promise<string | undefined> => cluster.topology().then((view) => view.find((n) => n.port === port)?.role);
+    expect(await role(owner.master.port)).toBe('master');
+
+    await using failover = await cluster.holdFailover(owner);
+    await failover.killMaster(); // returns once the cluster reports the master failed
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // past the node timeout: still no promotion
+    expect(await role(owner.replicas[0]!.port)).toBe('replica');
+
+    const { failedOverAt, rejoined } = await failover.release();
+    expect(failedOverAt).toBeLessThanOrEqual(Date.now());
+    expect(await role(owner.replicas[0]!.port)).toBe('master');
+    await rejoined;
+    expect(await role(owner.master.port)).toBe('replica');
+    expect((await cluster.slotOwner('{held}')).master.port).toBe(owner.replicas[0]!.port);
+  });
+
   it('startSentinel: 1 primary, 2 replicas, 3 sentinels; killing the primary fails over', async () => {
     await using topo = await startSentinel({ replicas: 2, sentinels: 3, downAfterMs: 500, failoverTimeoutMs: 2_000 });
     expect(topo.sentinelAddresses).toHaveLength(3);

@@ -7,8 +7,8 @@ export interface Child {
   process: ChildProcess;
   /** Resolves with the exit code (or 128 + signal number style: null code becomes -1). */
   exited: Promise<number>;
-  /** Resolves on the child's first stdout line whose JSON `event` is `event`. */
-  ready: Promise<void>;
+  /** Resolves with the child's first stdout line whose JSON `event` is `readyEvent` (its other fields: e.g. the API's `address`). */
+  ready: Promise<Record<string, unknown>>;
 }
 
 export interface StartChildOptions {
@@ -34,11 +34,12 @@ export function startChild(opts: StartChildOptions): Child {
     child.once('exit', (code) => resolve(code ?? -1));
     child.once('error', () => resolve(-1));
   });
-  const ready = new Promise<void>((resolve, reject) => {
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       try {
-        if ((JSON.parse(line) as { event?: unknown }).event === opts.readyEvent) resolve();
+        const event = JSON.parse(line) as Record<string, unknown>;
+        if (event.event === opts.readyEvent) resolve(event);
       } catch {
         // not one of our JSON lines
       }

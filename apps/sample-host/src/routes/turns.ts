@@ -1,33 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Host } from '../host.js';
 import { parseTurn, recordTurn } from '../turns.js';
-
-/** Codes of the runtime's errors that mean "Redis is not there right now": retry later. */
-const UNAVAILABLE = new Set(['REDIS_UNREACHABLE', 'ENQUEUE_TIMEOUT', 'NOT_CONNECTED', 'QUEUES_CLOSED']);
-
-/** Maps an error from Redis or the queues to a status and a body a client can act on. */
-export function describeFailure(err: unknown): { status: number; body: Record<string, unknown> } {
-  const e = err as { code?: unknown; field?: unknown; message?: unknown; jobId?: unknown };
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  if (code === 'JOB_INVALID') return { status: 400, body: { error: 'invalid_turn', field: e.field, message } };
-  const name = err instanceof Error ? err.name : '';
-  if ((code && UNAVAILABLE.has(code)) || name === 'MaxRetriesPerRequestError' || name === 'RedisUnavailableError' || /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/i.test(message)) {
-    return { status: 503, body: { error: 'redis_unavailable', code, message, ...(typeof e.jobId === 'string' ? { jobId: e.jobId } : {}) } };
-  }
-  return { status: 500, body: { error: 'internal', message } };
-}
-
-/** Thrown before a request touches Redis when the connection is not up: the request fails at once instead of waiting in ioredis' offline queue. */
-export class RedisUnavailableError extends Error {
-  override readonly name = 'RedisUnavailableError';
-}
-
-/** Request paths fail fast while Redis is down or reconnecting (the client reconnects by itself). */
-export function assertRedisReady(host: Host): void {
-  const status = host.redis.status;
-  if (status !== 'ready') throw new RedisUnavailableError(`Redis is not reachable right now (connection ${status}); retry shortly`);
-}
+import { assertRedisReady, describeFailure } from './errors.js';
 
 /**
  * `POST /turns` `{ orgId, workstreamId, turnId, text }`: records the turn, enqueues its memory
@@ -40,7 +14,7 @@ export function registerTurnRoutes(app: FastifyInstance, host: Host): void {
     if ('error' in parsed) return reply.code(400).send({ error: 'invalid_turn', field: parsed.error.field, message: parsed.error.message });
     const { turn } = parsed;
     try {
-      assertRedisReady(host);
+      assertRedisReady(host.redis);
       const recorded = await recordTurn(host.redis, host.keys, turn);
       const { queues } = host.runtime;
       const extraction = await queues.enqueueMemoryExtraction({ orgId: turn.orgId, workstreamId: turn.workstreamId, turnId: turn.turnId, text: turn.text });

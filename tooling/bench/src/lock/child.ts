@@ -1,5 +1,5 @@
 /**
- * One side of the lock suite's 2-process contention cases, started by `src/suites/lock.ts` as
+ * One side of the lock suite's 2-process contention cases, started by `children.ts` as
  * `node dist/lock-child.js '<json params>'`. Protocol, one JSON object per line:
  *
  *   child -> parent  {"type":"ready"}                      connected, locker created and warmed up
@@ -13,9 +13,9 @@
  */
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { installCommandCounter } from './lock/command-counter.js';
-import { configById } from './lock/configs.js';
-import { contend, wallMs, warmUp } from './lock/contend.js';
+import { installCommandCounter } from './command-counter.js';
+import { configById } from './configs.js';
+import { contend, wallMs, warmUp } from './contend.js';
 
 export interface ChildParams {
   url: string;
