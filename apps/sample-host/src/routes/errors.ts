@@ -1,3 +1,4 @@
+import { RedisUnreachableError } from '@lota/runtime';
 import type { HostRedis } from '../keys.js';
 
 /** What a failed request answers. */
@@ -31,12 +32,12 @@ export function describeFailure(err: unknown): HttpFailure {
 
 /**
  * Request paths fail fast while Redis is down or reconnecting (the client reconnects by itself),
- * instead of waiting in ioredis' offline queue: throws an error with the code REDIS_UNREACHABLE,
- * which {@link describeFailure} answers with 503.
+ * instead of waiting in ioredis' offline queue: throws the runtime's `RedisUnreachableError`
+ * (code REDIS_UNREACHABLE), which {@link describeFailure} answers with 503.
  */
 export function assertRedisReady(redis: HostRedis): void {
   const status = redis.status;
   if (status !== 'ready') {
-    throw Object.assign(new Error(`Redis is not reachable right now (connection ${status}); retry shortly`), { code: 'REDIS_UNREACHABLE' as const });
+    throw new RedisUnreachableError(`Redis is not reachable right now (connection ${status}); retry shortly`);
   }
 }
