@@ -14,6 +14,11 @@
  *                          fields `name`, `data`, `opts`, `jid` (the id its run will have).
  * - `<q>wait`, `<q>paused`, `<q>active`: LISTs of job ids; `<q>delayed`, `<q>prioritized`,
  *   `<q>completed`, `<q>failed`, `<q>waiting-children`: ZSETs. A job id is in exactly one of them.
+ * - `<q>delayed` scores are `due time in ms * 0x1000 + n` (n orders jobs due in the same ms); a
+ *   job's hash has `timestamp` (created, ms) and `delay`. `<q>marker` is a ZSET whose member `1`
+ *   scores the earliest due time (`first delayed score / 0x1000`): blocked workers wake on it.
+ * - `<q>dw:<dedupeId>`     HASH, this package's own: `start` (ms) of the debounce burst and the
+ *                          `job` it was last written for (`maxWaitMs`; see the scripts below).
  */
 import type { Queue } from 'bullmq';
 
@@ -44,8 +49,13 @@ export function dedupeNextKey(queue: Queue, dedupeId: string): string {
   return queue.toKey(`dn:${dedupeId}`);
 }
 
+/** The key holding the start of a debounce burst (`maxWaitMs`): this package's own, beside BullMQ's. */
+export function debounceWindowKey(queue: Queue, dedupeId: string): string {
+  return queue.toKey(`dw:${dedupeId}`);
+}
+
 /** Name under which the script is defined on BullMQ's client; versioned so an upgrade never runs an old body. */
-export const LATEST_WINS_COMMAND = 'lotaQueuesLatestWins2';
+export const LATEST_WINS_COMMAND = 'lotaQueuesLatestWins3';
 
 /**
  * Runs in one MULTI immediately before BullMQ's own add of the same call, so it sees exactly
@@ -57,10 +67,15 @@ export const LATEST_WINS_COMMAND = 'lotaQueuesLatestWins2';
  * KEYS[2] dedupe-next key     <q>dn:<dedupeId>
  * KEYS[3] this call's job key <q><jobId>
  * KEYS[4] delayed  KEYS[5] active  KEYS[6] prioritized  KEYS[7] completed  KEYS[8] failed
- * KEYS[9] waiting-children
+ * KEYS[9] waiting-children  KEYS[10] debounce window <q>dw:<dedupeId>
  * ARGV[1] job key prefix <q>
  * ARGV[2] this call's data (JSON)
  * ARGV[3] '1': BullMQ replaces a delayed kept job (debounce, `replace`); '0': update it in place
+ * ARGV[4] this call's job id   ARGV[5] now (ms)   ARGV[6] maxWaitMs, '0' for none
+ * With a maxWaitMs, the burst's start is recorded for the job this call creates: now on `none`;
+ * on `delayed` the start of the burst of the job it replaces (that job's own creation time when
+ * the window was written for another job, e.g. a follow-up BullMQ created). The clamp script
+ * that runs after BullMQ's add reads it.
  * Returns { outcome, keptId }, outcome one of:
  *   exists  - KEYS[3] is already a job (a reused custom jobId): BullMQ's add changes nothing
  *   none    - no live kept job: BullMQ's add creates this call's job
@@ -77,11 +92,22 @@ export const LATEST_WINS_COMMAND = 'lotaQueuesLatestWins2';
  */
 const LATEST_WINS_LUA = `
 local rcall = redis.call
+local function window(start)
+  if ARGV[6] == '0' then return end
+  rcall('HSET', KEYS[10], 'start', start, 'job', ARGV[4])
+  rcall('PEXPIRE', KEYS[10], tonumber(ARGV[6]) * 2 + 60000)
+end
 if rcall('EXISTS', KEYS[3]) == 1 then return {'exists', ''} end
 local keptId = rcall('GET', KEYS[1])
-if not keptId then return {'none', ''} end
+if not keptId then
+  window(ARGV[5])
+  return {'none', ''}
+end
 local keptKey = ARGV[1] .. keptId
-if rcall('EXISTS', keptKey) == 0 then return {'none', keptId} end
+if rcall('EXISTS', keptKey) == 0 then
+  window(ARGV[5])
+  return {'none', keptId}
+end
 local function update()
   rcall('HSET', keptKey, 'data', ARGV[2])
   rcall('HDEL', keptKey, 'progress')
@@ -89,7 +115,11 @@ local function update()
   return {'updated', keptId}
 end
 if rcall('ZSCORE', KEYS[4], keptId) then
-  if ARGV[3] == '1' then return {'delayed', keptId} end
+  if ARGV[3] == '1' then
+    local start = rcall('HGET', KEYS[10], 'job') == keptId and rcall('HGET', KEYS[10], 'start') or rcall('HGET', keptKey, 'timestamp') or ARGV[5]
+    window(start)
+    return {'delayed', keptId}
+  end
   return update()
 end
 if rcall('LPOS', KEYS[5], keptId) then return {'active', keptId} end
@@ -109,15 +139,70 @@ interface ScriptHost {
 
 const defined = new WeakSet<object>();
 
-/** Defines the script on BullMQ's client once; transactions created afterwards can run it. */
+/** Name of the clamp script; versioned like {@link LATEST_WINS_COMMAND}. */
+export const DEBOUNCE_DEADLINE_COMMAND = 'lotaQueuesDebounceDeadline1';
+
+/**
+ * Runs in the same MULTI right after BullMQ's add of a debounced call with a `maxWaitMs`: if the
+ * job kept for the dedupe id is the one the burst window was written for and is due later than
+ * the burst's start + maxWaitMs, it is moved to that deadline in BullMQ's delayed set (score and
+ * `delay` field), and the delay marker is set to the earliest due time so blocked workers wake.
+ *
+ * KEYS[1] debounce window <q>dw:<dedupeId>   KEYS[2] dedupe key <q>de:<dedupeId>
+ * KEYS[3] delayed   KEYS[4] marker
+ * ARGV[1] job key prefix <q>   ARGV[2] maxWaitMs
+ * Returns 1 when the job was moved earlier, 0 otherwise. Cost: O(log N) in the delayed set.
+ */
+const DEBOUNCE_DEADLINE_LUA = `
+local rcall = redis.call
+local jobId = rcall('HGET', KEYS[1], 'job')
+if not jobId or rcall('GET', KEYS[2]) ~= jobId then return 0 end
+local score = rcall('ZSCORE', KEYS[3], jobId)
+if not score then return 0 end
+local deadline = tonumber(rcall('HGET', KEYS[1], 'start')) + tonumber(ARGV[2])
+if math.floor(tonumber(score) / 0x1000) <= deadline then return 0 end
+local low, high = deadline * 0x1000, (deadline + 1) * 0x1000 - 1
+local last = rcall('ZREVRANGEBYSCORE', KEYS[3], high, low, 'WITHSCORES', 'LIMIT', 0, 1)
+local newScore = low
+if last[2] then newScore = math.min(tonumber(last[2]) + 1, high) end
+rcall('ZADD', KEYS[3], newScore, jobId)
+local jobKey = ARGV[1] .. jobId
+local created = tonumber(rcall('HGET', jobKey, 'timestamp')) or deadline
+rcall('HSET', jobKey, 'delay', math.max(0, deadline - created))
+local first = rcall('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if first[2] then rcall('ZADD', KEYS[4], tonumber(first[2]) / 0x1000, '1') end
+return 1
+`;
+
+/** Defines the scripts on BullMQ's client once; transactions created afterwards can run them. */
 export function defineLatestWins(client: ScriptHost): void {
   if (defined.has(client)) return;
-  client.defineCommand(LATEST_WINS_COMMAND, { numberOfKeys: 9, lua: LATEST_WINS_LUA });
+  client.defineCommand(LATEST_WINS_COMMAND, { numberOfKeys: 10, lua: LATEST_WINS_LUA });
+  client.defineCommand(DEBOUNCE_DEADLINE_COMMAND, { numberOfKeys: 4, lua: DEBOUNCE_DEADLINE_LUA });
   defined.add(client);
 }
 
+/** KEYS and ARGV of the clamp script for one call. */
+export function debounceDeadlineArgs(queue: Queue, dedupeId: string, maxWaitMs: number): string[] {
+  return [debounceWindowKey(queue, dedupeId), dedupeKey(queue, dedupeId), queue.toKey('delayed'), queue.toKey('marker'), queue.toKey(''), String(maxWaitMs)];
+}
+
+/** What the latest-wins script needs of one call. */
+export interface LatestWinsCall {
+  dedupeId: string;
+  jobId: string;
+  /** The call's data, JSON. */
+  data: string;
+  replaceDelayed: boolean;
+  /** Debounce only: bound the burst (0: no bound). */
+  maxWaitMs: number;
+  /** Wall clock of the call, ms (BullMQ's job timestamps are the producer's clock too). */
+  now: number;
+}
+
 /** KEYS and ARGV of the script for one call. */
-export function latestWinsArgs(queue: Queue, dedupeId: string, jobId: string, data: string, replaceDelayed: boolean): string[] {
+export function latestWinsArgs(queue: Queue, call: LatestWinsCall): string[] {
+  const { dedupeId, jobId, data, replaceDelayed } = call;
   return [
     dedupeKey(queue, dedupeId),
     dedupeNextKey(queue, dedupeId),
@@ -128,9 +213,13 @@ export function latestWinsArgs(queue: Queue, dedupeId: string, jobId: string, da
     queue.toKey('completed'),
     queue.toKey('failed'),
     queue.toKey('waiting-children'),
+    debounceWindowKey(queue, dedupeId),
     queue.toKey(''),
     data,
     replaceDelayed ? '1' : '0',
+    jobId,
+    String(call.now),
+    String(call.maxWaitMs),
   ];
 }
 

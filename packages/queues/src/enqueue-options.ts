@@ -7,6 +7,7 @@ import type { EnqueueBulkOptions, EnqueueOptions } from './public-types.js';
 export interface ParsedEnqueueOptions {
   dedupeId?: string | undefined;
   debounceMs?: number | undefined;
+  maxWaitMs?: number | undefined;
   delayMs?: number | undefined;
   jobId?: string | undefined;
   keepLastIfActive?: boolean;
@@ -16,9 +17,9 @@ export interface ParsedEnqueueOptions {
 /** Validates the generic enqueue options; dedupe key parts are encoded so tuples cannot collide. */
 export function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueueOptions {
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') options must be an object ({ dedupeKey?, debounceMs?, delayMs?, jobId?, waitForReplicas? }) or left out.`);
+    throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') options must be an object ({ dedupeKey?, debounceMs?, maxWaitMs?, delayMs?, jobId?, waitForReplicas? }) or left out.`);
   }
-  const { dedupeKey, debounceMs, delayMs, jobId, waitForReplicas } = opts as EnqueueOptions;
+  const { dedupeKey, debounceMs, maxWaitMs, delayMs, jobId, waitForReplicas } = opts as EnqueueOptions;
   let dedupeId: string | undefined;
   if (dedupeKey !== undefined) {
     const parts = typeof dedupeKey === 'string' ? [dedupeKey] : dedupeKey;
@@ -31,6 +32,11 @@ export function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueue
     if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') debounceMs must be a whole number >= 0.`);
     if (dedupeId === undefined) throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') debounceMs needs a dedupeKey: it says which calls collapse into one.`);
   }
+  if (maxWaitMs !== undefined && maxWaitMs !== 0) {
+    if (!Number.isInteger(maxWaitMs) || maxWaitMs < 0) throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') maxWaitMs must be a whole number >= 0.`);
+    if (debounceMs === undefined) throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') maxWaitMs bounds a debounce: it needs debounceMs (and a dedupeKey).`);
+    if (maxWaitMs < debounceMs) throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') maxWaitMs (${maxWaitMs}) must be at least debounceMs (${debounceMs}), or 0 for no maximum.`);
+  }
   if (delayMs !== undefined && (!Number.isInteger(delayMs) || delayMs < 0)) {
     throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') delayMs must be a whole number >= 0.`);
   }
@@ -42,7 +48,7 @@ export function parseEnqueueOptions(queue: string, opts: unknown): ParsedEnqueue
   if (jobId !== undefined && (typeof jobId !== 'string' || jobId === '' || /^\d+$/.test(jobId) || jobId.includes(':'))) {
     throw new InvalidArgumentError(`@lota/queues: enqueue('${queue}') jobId must be a non-empty string, not all digits, without ':'.`);
   }
-  return { dedupeId, debounceMs, delayMs, jobId, waitForReplicas: parseWaitForReplicas(`enqueue('${queue}')`, waitForReplicas) };
+  return { dedupeId, debounceMs, maxWaitMs: maxWaitMs === 0 ? undefined : maxWaitMs, delayMs, jobId, waitForReplicas: parseWaitForReplicas(`enqueue('${queue}')`, waitForReplicas) };
 }
 
 function parseWaitForReplicas(call: string, value: unknown): number | undefined {
@@ -66,8 +72,8 @@ export function bulkItem(queue: string, item: unknown, i: number): { data: JobPa
     throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i} must be an object { data, opts? }.`);
   }
   const { data, opts: itemOpts = {} } = item as { data: JobPayload; opts?: unknown };
-  if (typeof itemOpts === 'object' && itemOpts !== null && (itemOpts as EnqueueOptions).debounceMs !== undefined) {
-    throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i}: debounceMs is not supported in bulk; use enqueue().`);
+  if (typeof itemOpts === 'object' && itemOpts !== null && ((itemOpts as EnqueueOptions).debounceMs !== undefined || (itemOpts as EnqueueOptions).maxWaitMs !== undefined)) {
+    throw new InvalidArgumentError(`@lota/queues: enqueueBulk('${queue}') item ${i}: debounceMs and maxWaitMs are not supported in bulk; use enqueue().`);
   }
   if (typeof itemOpts === 'object' && itemOpts !== null && (itemOpts as EnqueueOptions).waitForReplicas !== undefined) {
     throw new InvalidArgumentError(

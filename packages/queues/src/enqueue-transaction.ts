@@ -1,5 +1,7 @@
 import { Job, type IRedisTransaction, type JobsOptions, type Queue } from 'bullmq';
 import {
+  DEBOUNCE_DEADLINE_COMMAND,
+  debounceDeadlineArgs,
   DEDUPE_NEXT_JOB_ID_FIELD,
   dedupeNextKey,
   defineLatestWins,
@@ -32,6 +34,17 @@ export interface EnqueueResult {
   replicas?: number;
 }
 
+/** A latest-wins call (debounce, repo indexing): see the scripts in bullmq-keys.ts. */
+export interface LatestWins {
+  dedupeId: string;
+  /** Debounce: a delayed kept job is replaced (timer restarted); otherwise updated in place. */
+  replaceDelayed: boolean;
+  /** Debounce only: the burst runs at the latest this long after its first call. */
+  maxWaitMs?: number | undefined;
+  /** The call's wall clock (ms), for the burst's start. */
+  now?: number | undefined;
+}
+
 /** One job to add. `opts` are the complete BullMQ options (queue defaults already merged). */
 export interface AddRequest {
   data: JobPayload;
@@ -40,7 +53,7 @@ export interface AddRequest {
   customJobId: boolean;
   opts: JobsOptions;
   /** Latest data wins for this dedupe id: see the script in bullmq-keys.ts. */
-  latestWins?: { dedupeId: string; replaceDelayed: boolean } | undefined;
+  latestWins?: LatestWins | undefined;
 }
 
 /** The few ioredis transaction commands used here beyond BullMQ's IRedisTransaction. */
@@ -49,7 +62,7 @@ interface ExtraCommands {
   hget(key: string, field: string): unknown;
 }
 
-type Step = 'check' | 'add' | 'nextId';
+type Step = 'check' | 'add' | 'nextId' | 'deadline';
 
 /**
  * The plain path (no custom id, no latest-wins): BullMQ's own add, one round trip. A returned
@@ -80,8 +93,8 @@ export async function queueAdds(tx: IRedisTransaction, queue: Queue, name: strin
   for (const req of requests) {
     const mine: Step[] = [];
     if (req.latestWins) {
-      const { dedupeId, replaceDelayed } = req.latestWins;
-      tx.runCommand(LATEST_WINS_COMMAND, latestWinsArgs(queue, dedupeId, req.jobId, JSON.stringify(req.data), replaceDelayed));
+      const { dedupeId, replaceDelayed, maxWaitMs = 0, now = Date.now() } = req.latestWins;
+      tx.runCommand(LATEST_WINS_COMMAND, latestWinsArgs(queue, { dedupeId, jobId: req.jobId, data: JSON.stringify(req.data), replaceDelayed, maxWaitMs, now }));
       mine.push('check');
     } else if (req.customJobId) {
       extra.exists(jobKey(queue, req.jobId));
@@ -93,6 +106,11 @@ export async function queueAdds(tx: IRedisTransaction, queue: Queue, name: strin
     if (req.latestWins) {
       extra.hget(dedupeNextKey(queue, req.latestWins.dedupeId), DEDUPE_NEXT_JOB_ID_FIELD);
       mine.push('nextId');
+      if (req.latestWins.maxWaitMs) {
+        // After BullMQ's add, in the same atomic step: the burst's job is due by its deadline.
+        tx.runCommand(DEBOUNCE_DEADLINE_COMMAND, debounceDeadlineArgs(queue, req.latestWins.dedupeId, req.latestWins.maxWaitMs));
+        mine.push('deadline');
+      }
     }
     plan.push(mine);
   }

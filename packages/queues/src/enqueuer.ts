@@ -75,7 +75,7 @@ export class Enqueuer {
   /** See {@link LotaQueues.enqueueBulk}. */
   async bulk(
     queue: string,
-    items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs' | 'waitForReplicas'> }>,
+    items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs' | 'maxWaitMs' | 'waitForReplicas'> }>,
     opts: EnqueueBulkOptions,
   ): Promise<EnqueueResult[]> {
     if (this.queues.closing) throw new QueuesClosedError('enqueueBulk');
@@ -138,7 +138,7 @@ export class Enqueuer {
         // keepLastIfActive: while one runs, the latest call is kept and runs once afterwards.
         jobOpts.deduplication = { id: opts.dedupeId, replace: true, keepLastIfActive: true };
         jobOpts.delay = opts.debounceMs;
-        latestWins = { dedupeId: opts.dedupeId, replaceDelayed: true };
+        latestWins = { dedupeId: opts.dedupeId, replaceDelayed: true, maxWaitMs: opts.maxWaitMs, now: Date.now() };
       } else if (opts.keepLastIfActive) {
         jobOpts.deduplication = { id: opts.dedupeId, keepLastIfActive: true };
         latestWins = { dedupeId: opts.dedupeId, replaceDelayed: false };

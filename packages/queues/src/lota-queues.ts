@@ -87,13 +87,15 @@ export class LotaQueues {
 
   /**
    * Memory digest, debounced per (orgId, workstreamId): runs `debounceMs` (15 min) after the last
-   * call, once, with the latest data. A call while the digest runs leads to one follow-up run;
+   * call, once, with the latest data; at the latest `maxWaitMs` (1 h) after the first call of a
+   * burst that never pauses. A call while the digest runs leads to one follow-up run;
    * the data of the last acknowledged call is what runs last (see the README for every state).
    */
   async scheduleMemoryDigest(data: MemoryDigestData): Promise<EnqueueResult> {
     const q = 'memory-digest';
     const parts = [requireId(q, data, 'orgId'), requireId(q, data, 'workstreamId')];
-    return this.enqueuer.add(q, data, { dedupeId: encodeKeyParts(parts), debounceMs: this.policy(q).debounceMs });
+    const { debounceMs, maxWaitMs } = this.policy(q);
+    return this.enqueuer.add(q, data, { dedupeId: encodeKeyParts(parts), debounceMs, maxWaitMs: maxWaitMs === 0 ? undefined : maxWaitMs });
   }
 
   /** Any known queue (built-in or host). `data.orgId` is required. */
@@ -110,7 +112,7 @@ export class LotaQueues {
    */
   async enqueueBulk(
     queue: string,
-    items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs' | 'waitForReplicas'> }>,
+    items: ReadonlyArray<{ data: JobPayload; opts?: Omit<EnqueueOptions, 'debounceMs' | 'maxWaitMs' | 'waitForReplicas'> }>,
     opts: EnqueueBulkOptions = {},
   ): Promise<EnqueueResult[]> {
     return this.enqueuer.bulk(queue, items, opts);

@@ -93,6 +93,7 @@ const policy = z.strictObject({
   backoffDelayMs: nonNegInt.optional(),
   concurrency: positiveInt.max(MAX_CONCURRENCY, `must be <= ${MAX_CONCURRENCY}`).optional(),
   debounceMs: nonNegInt.optional(),
+  maxWaitMs: nonNegInt.optional(),
   // Below 100 ms a lock cannot survive one round trip plus a GC pause.
   lockDurationMs: nonNegInt.min(100, 'must be >= 100 (milliseconds)').optional(),
   maxStalledCount: nonNegInt.max(1_000, 'must be <= 1000').optional(),
@@ -134,6 +135,22 @@ function replicaWaitIssues(opts: z.infer<typeof schema>, path: string): OptionIs
   return issues;
 }
 
+/** A maximum wait shorter than the debounce window it bounds would make the window meaningless. */
+function maxWaitIssues(policies: ReadonlyMap<string, QueuePolicy>, overrides: PolicyOverrides, path: string): OptionIssue[] {
+  const issues: OptionIssue[] = [];
+  for (const [queue, p] of policies) {
+    if (p.maxWaitMs === 0 || p.maxWaitMs >= p.debounceMs) continue;
+    const given = overrides[queue]?.maxWaitMs !== undefined;
+    issues.push({
+      path: joinPath(path, 'policies', queue, given ? 'maxWaitMs' : 'debounceMs'),
+      message: given
+        ? `must be at least debounceMs (${p.debounceMs}), or 0 for no maximum`
+        : `must be at most maxWaitMs (${p.maxWaitMs}, the queue's default); lower it, or raise maxWaitMs (0 for no maximum)`,
+    });
+  }
+  return issues;
+}
+
 /** Values made by {@link resolveQueuesOptions}: `createQueues` takes them as they are, without a second parse. */
 const resolvedOptions = new ResolvedMarks<ResolvedQueuesOptions>();
 
@@ -152,11 +169,13 @@ export function resolveQueuesOptions(input: unknown, path = ''): OptionsResult<R
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error, path) };
   const opts = parsed.data;
-  const issues = replicaWaitIssues(opts, path);
+  const overrides = (opts.policies ?? {}) as PolicyOverrides;
+  const policies = resolvePolicies(overrides);
+  const issues = [...replicaWaitIssues(opts, path), ...maxWaitIssues(policies, overrides, path)];
   if (issues.length > 0) return { ok: false, issues };
   const value: ResolvedQueuesOptions = Object.freeze({
     prefix: opts.prefix ?? DEFAULTS.prefix,
-    policies: resolvePolicies(opts.policies as PolicyOverrides | undefined),
+    policies,
     enqueueTimeoutMs: opts.enqueueTimeoutMs ?? DEFAULTS.enqueueTimeoutMs,
     maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes,
     keepCompleted: Object.freeze({ ...(opts.keepCompleted ?? DEFAULTS.keepCompleted) }),

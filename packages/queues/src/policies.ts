@@ -13,6 +13,14 @@ export interface QueuePolicy {
   /** Debounce window for `scheduleMemoryDigest` / `enqueue(..., { debounceMs })` defaults. */
   debounceMs: number;
   /**
+   * Debounce with a maximum wait: a debounced job runs at the latest this long after the first
+   * call of its burst, even while calls keep coming less than `debounceMs` apart (it then runs
+   * with the latest data, and the next call starts a new burst). 0: no maximum, the job waits
+   * for a pause of `debounceMs`. At least `debounceMs` when set.
+   * @defaultValue 0 (3_600_000 for `memory-digest`)
+   */
+  maxWaitMs: number;
+  /**
    * How long a worker's lock on a running job lasts (BullMQ `lockDuration`). BullMQ renews it
    * every `lockDurationMs / 4` while the processor leaves the event loop free. It bounds the
    * longest synchronous stretch a processor may have (longer, and the job may be taken by
@@ -56,6 +64,7 @@ export const DEFAULT_POLICY: Readonly<QueuePolicy> = Object.freeze({
   backoffDelayMs: 1_000,
   concurrency: 1,
   debounceMs: 0,
+  maxWaitMs: 0,
   // BullMQ's default: I/O-bound processors leave the event loop free, so the lock is renewed.
   lockDurationMs: 30_000,
   maxStalledCount: 3,
@@ -76,11 +85,12 @@ const NOT_DURABLE = { waitForReplicas: DEFAULT_POLICY.waitForReplicas, waitForRe
  * recovered in about 1-2 minutes, which indexing can afford).
  */
 export const BUILT_IN_POLICIES: Readonly<Record<BuiltInQueue, Readonly<QueuePolicy>>> = Object.freeze({
-  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
-  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 2, ...NOT_DURABLE }),
-  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0, lockDurationMs: 60_000, maxStalledCount: 3, ...NOT_DURABLE }),
-  // 15 minutes: a burst of turns in one workstream produces one digest, with the latest data.
-  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
+  'memory-extraction': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 5, debounceMs: 0, maxWaitMs: 0, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
+  'context-compaction': Object.freeze({ maxRetries: 2, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 0, maxWaitMs: 0, lockDurationMs: 30_000, maxStalledCount: 2, ...NOT_DURABLE }),
+  'repo-indexing': Object.freeze({ maxRetries: 3, backoffDelayMs: 5_000, concurrency: 1, debounceMs: 0, maxWaitMs: 0, lockDurationMs: 60_000, maxStalledCount: 3, ...NOT_DURABLE }),
+  // 15 minutes: a burst of turns in one workstream produces one digest, with the latest data. An
+  // hour at most: a workstream that gets a turn every few minutes still gets a digest every hour.
+  'memory-digest': Object.freeze({ maxRetries: 3, backoffDelayMs: 1_000, concurrency: 2, debounceMs: 15 * 60_000, maxWaitMs: 60 * 60_000, lockDurationMs: 30_000, maxStalledCount: 3, ...NOT_DURABLE }),
 });
 
 export function isBuiltInQueue(name: string): name is BuiltInQueue {

@@ -7,6 +7,11 @@ export interface EnqueueOptions {
   dedupeKey?: string | readonly string[];
   /** Debounce: run once, `debounceMs` after the last call with this `dedupeKey`, with the latest data. */
   debounceMs?: number;
+  /**
+   * With `debounceMs`: run at the latest this long after the first call of the burst, even while
+   * calls keep coming (with the latest data). 0 or left out: no maximum. At least `debounceMs`.
+   */
+  maxWaitMs?: number;
   /** Run no earlier than this many ms from now. Not with `debounceMs`, which sets the delay itself. */
   delayMs?: number;
   /**

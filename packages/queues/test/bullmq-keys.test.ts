@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { startRedis, type RedisServer } from '@lota/redis-testkit';
+import { startRedis, waitFor, type RedisServer } from '@lota/redis-testkit';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,31 @@ describe('BullMQ layout assumptions (src/bullmq-keys.ts)', () => {
         for (const key of ['delayed', 'prioritized']) expect(await connection.zscore(q.toKey(key), id), LAYOUT).toBeNull();
       }
       expect(await connection.type(q.toKey('waiting-children')), LAYOUT).toMatch(/^(zset|none)$/);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('delayed scores are due-ms * 0x1000 (+ an order counter), the job keeps timestamp and delay, and the marker holds the earliest due time (maxWaitMs clamp)', async () => {
+    const q = freshQueue();
+    const job = await q.add('x', {}, { jobId: 'd1', delay: 60_000 });
+    const score = Number(await connection.zscore(q.toKey('delayed'), 'd1'));
+    const [timestamp, delay] = await connection.hmget(jobKey(q, 'd1'), 'timestamp', 'delay');
+    expect(Number(timestamp), LAYOUT).toBe(job.timestamp);
+    expect(Number(delay), LAYOUT).toBe(60_000);
+    expect(Math.floor(score / 0x1000), LAYOUT).toBe(job.timestamp + 60_000);
+    expect(await connection.type(q.toKey('marker')), LAYOUT).toBe('zset');
+    expect(Number(await connection.zscore(q.toKey('marker'), '1')), LAYOUT).toBeCloseTo(score / 0x1000, 0);
+    // Moving a delayed job earlier the way the clamp does it: a worker runs it at the new time,
+    // not at the 60 s it was added with.
+    const soon = Date.now() + 200;
+    await connection.zadd(q.toKey('delayed'), soon * 0x1000, 'd1');
+    await connection.zadd(q.toKey('marker'), soon, '1');
+    const ran: number[] = [];
+    const worker = new Worker(q.name, async () => void ran.push(Date.now()), { connection, prefix: queuePrefix(`layout${n}`, q.name) });
+    try {
+      await waitFor(() => ran.length === 1, { timeoutMs: 5_000, description: 'the moved job to run' });
+      expect(ran[0]! - soon, LAYOUT).toBeGreaterThanOrEqual(-20);
     } finally {
       await worker.close();
     }

@@ -127,7 +127,7 @@ describe('bad input is refused at the call site, before Redis', () => {
     const job = await q.getQueue('custom-queue').getJob(r.jobId);
     expect(job?.opts.attempts).toBe(2);
     // maxStalledCount follows maxRetries unless set.
-    expect(q.policy('custom-queue')).toEqual({ maxRetries: 1, backoffDelayMs: 1_000, concurrency: 1, debounceMs: 0, lockDurationMs: 30_000, maxStalledCount: 1, waitForReplicas: 0, waitForReplicasTimeoutMs: 1_000 });
+    expect(q.policy('custom-queue')).toEqual({ maxRetries: 1, backoffDelayMs: 1_000, concurrency: 1, debounceMs: 0, maxWaitMs: 0, lockDurationMs: 30_000, maxStalledCount: 1, waitForReplicas: 0, waitForReplicasTimeoutMs: 1_000 });
     await q.close();
   });
 });

@@ -38,7 +38,7 @@ export interface LotaRuntimeConfig {
     prefix?: string;
     /**
      * Per-queue overrides of the built-in policies (`maxRetries`, `backoffDelayMs`, `concurrency`,
-     * `debounceMs`, `lockDurationMs`, `maxStalledCount`, and the durable enqueue's `waitForReplicas`
+     * `debounceMs`, `maxWaitMs`, `lockDurationMs`, `maxStalledCount`, and the durable enqueue's `waitForReplicas`
      * and `waitForReplicasTimeoutMs`), validated by @lota/queues' own resolver at `createLotaRuntime()`.
      */
     policies?: PolicyOverrides;

@@ -102,6 +102,13 @@ const PACKAGES: Package[] = [
         runtime: { redis: {}, queues: { policies: { 'memory-digest': { concurrency: 50_000 } } } },
         runtimePath: 'queues.policies.memory-digest.concurrency',
       },
+      {
+        what: 'a maximum wait shorter than the debounce window',
+        options: { policies: { 'memory-digest': { debounceMs: 500, maxWaitMs: 100 } } },
+        packagePath: 'policies.memory-digest.maxWaitMs',
+        runtime: { redis: {}, queues: { policies: { 'memory-digest': { debounceMs: 500, maxWaitMs: 100 } } } },
+        runtimePath: 'queues.policies.memory-digest.maxWaitMs',
+      },
       { what: "prefix 'a b'", options: { prefix: 'a b' }, packagePath: 'prefix', runtime: { redis: {}, queues: { prefix: 'a b' } }, runtimePath: 'queues.prefix' },
       {
         what: 'maxStalledCount 5_000',

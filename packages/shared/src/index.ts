@@ -1,4 +1,5 @@
 export { errorClass, LotaError } from './lota-error.js';
+export type { CodeErrorClass } from './lota-error.js';
 export { ConfigError, InvalidArgumentError, NotConnectedError, RedisUnreachableError } from './errors.js';
 export { formatIssues, joinPath, UNKNOWN_OPTION, zodIssues } from './option-issues.js';
 export { collectIssues, collectOptions, isOptionsObject, isWholeIn, ResolvedMarks } from './option-checks.js';

@@ -46,12 +46,20 @@ function codeOf(cls: unknown): unknown {
   return undefined;
 }
 
+/** What {@link errorClass} returns: a constructor of `LotaError<Code>` named `Name`, with its static `code`. */
+export interface CodeErrorClass<Code extends string, Name extends string> {
+  new (message: string, options?: { cause?: unknown }): LotaError<Code> & { readonly name: Name };
+  readonly code: Code;
+}
+
 /**
  * The base of the class of one code: its literal `name`, its `code` (on instances, and static,
  * which is how `instanceof` recognises copies), and a `(message, options)` constructor.
- * `class LockLostError extends errorClass('LOCK_LOST', 'LockLostError') { ... }`.
+ * `class LockLostError extends errorClass('LOCK_LOST', 'LockLostError') { ... }`. The return
+ * type is spelled out so that the published `.d.ts` says the class is a `LotaError` (an
+ * inferred class expression would be flattened into a structural type there).
  */
-export function errorClass<const Code extends string, const Name extends string>(code: Code, name: Name) {
+export function errorClass<const Code extends string, const Name extends string>(code: Code, name: Name): CodeErrorClass<Code, Name> {
   return class extends LotaError<Code> {
     override readonly name: Name = name;
     static readonly code: Code = code;
