@@ -1,4 +1,5 @@
 import { run as embeddings } from './embeddings/suite.js';
+import { run as fairness } from './fairness/suite.js';
 import { run as lock } from './lock/suite.js';
 import { run as queues } from './queues/suite.js';
 import type { SuiteRun } from './types.js';
@@ -11,4 +12,5 @@ export const SUITES: Readonly<Record<string, SuiteRun>> = {
   queues,
   lock,
   embeddings,
+  fairness,
 };

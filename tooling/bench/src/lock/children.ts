@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { deferred, isRecord, within } from '../async.js';
 import type { ChildParams } from './child.js';
 import type { LockConfig } from './configs.js';
 import { wallMs, type ContendResult } from './contend.js';
@@ -32,21 +33,6 @@ interface Child {
   /** The child's wall clock minus ours (ms), from the quickest of a few ping-pongs. */
   clockOffset(): Promise<number>;
   kill(): void;
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(err: Error): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
-  return { promise, resolve, reject };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 function startChild(env: Env, params: ChildParams): Child {
@@ -114,14 +100,6 @@ function startChild(env: Env, params: ChildParams): Child {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     },
   };
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function contendInTwoProcesses(env: Env, config: LockConfig, contenders: number): Promise<ContentionStats> {
