@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+
 /** Small promise helpers shared by the suites that drive child processes (lock, fairness). */
 
 /** A promise with its resolve/reject exposed; never an unhandled rejection (whoever awaits it observes it). */
@@ -23,4 +25,27 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Ends a child's pending promises when it cannot start or exits before reporting (each is
+ * rejected with what it printed on stderr), and resolves `exited` when it exits.
+ */
+export function watchChildEnd(
+  proc: ChildProcess,
+  label: string,
+  stderr: () => string,
+  pending: ReadonlyArray<{ reject(err: Error): void }>,
+  exited: { resolve(value: undefined): void },
+): void {
+  const failed = (why: string): void => {
+    const text = stderr().trim();
+    const err = new Error(`${label} ${why}${text ? `: ${text.slice(0, 2_000)}` : ''}`);
+    for (const p of pending) p.reject(err);
+  };
+  proc.on('error', (err) => failed(`could not start: ${err.message}`));
+  proc.on('exit', (code, signal) => {
+    failed(`exited (${signal ?? String(code)}) before reporting`);
+    exited.resolve(undefined);
+  });
 }

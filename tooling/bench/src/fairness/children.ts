@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deferred, isRecord, within } from '../async.js';
+import { deferred, isRecord, watchChildEnd, within } from '../async.js';
 import type { BenchContext } from '../types.js';
 import type { ChildParams } from './child.js';
 import type { SlotMeter } from './workload.js';
@@ -69,16 +69,7 @@ function startOne(ctx: BenchContext, params: ChildParams, index: number, events:
     else if (message.type === 'ready') ready.resolve(undefined);
     else if (message.type === 'result' && isRecord(message.meter)) result.resolve(message.meter as unknown as SlotMeter);
   });
-  const failed = (why: string): void => {
-    const err = new Error(`fairness worker ${index} ${why}${stderr ? `: ${stderr.trim().slice(0, 2_000)}` : ''}`);
-    ready.reject(err);
-    result.reject(err);
-  };
-  proc.on('error', (err) => failed(`could not start: ${err.message}`));
-  proc.on('exit', (code, signal) => {
-    failed(`exited (${signal ?? String(code)}) before reporting`);
-    exited.resolve(undefined);
-  });
+  watchChildEnd(proc, `fairness worker ${index}`, () => stderr, [ready, result], exited);
   return {
     ready: ready.promise,
     result: result.promise,

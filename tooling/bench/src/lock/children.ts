@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deferred, isRecord, within } from '../async.js';
+import { deferred, isRecord, watchChildEnd, within } from '../async.js';
 import type { ChildParams } from './child.js';
 import type { LockConfig } from './configs.js';
 import { wallMs, type ContendResult } from './contend.js';
@@ -63,17 +63,7 @@ function startChild(env: Env, params: ChildParams): Child {
       else if (message.type === 'result' && isRecord(message.result)) result.resolve(message.result as unknown as ContendResult);
     });
   }
-  const failed = (why: string): void => {
-    const err = new Error(`lock child (${params.configId}) ${why}${stderr ? `: ${stderr.trim()}` : ''}`);
-    ready.reject(err);
-    closed.reject(err);
-    result.reject(err);
-  };
-  proc.on('error', (err) => failed(`could not start: ${err.message}`));
-  proc.on('exit', (code, signal) => {
-    failed(`exited (${signal ?? String(code)}) before reporting`);
-    exited.resolve(undefined);
-  });
+  watchChildEnd(proc, `lock child (${params.configId})`, () => stderr, [ready, closed, result], exited);
   return {
     ready: ready.promise,
     closed: closed.promise,
