@@ -1,15 +1,11 @@
 export { errorClass, LotaError } from './lota-error.js';
-export type { CodeErrorClass } from './lota-error.js';
 export { ConfigError, InvalidArgumentError, NotConnectedError, RedisUnreachableError } from './errors.js';
-export { formatIssues, joinPath, UNKNOWN_OPTION, zodIssues } from './option-issues.js';
-export { collectIssues, collectOptions, isOptionsObject, isWholeIn, ResolvedMarks } from './option-checks.js';
-export type { IssueCollector } from './option-checks.js';
+export { joinPath, zodIssues } from './option-issues.js';
 export type { OptionIssue, OptionsResult } from './option-issues.js';
+export { collectOptions, isOptionsObject, isWholeIn, ResolvedMarks } from './option-checks.js';
 export { createStderrLogger, isLogger, NOT_A_LOGGER, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { raceTimeout, settleWithin, sleep, withDeadline } from './bounded-wait.js';
-export type { RaceOutcome, RaceTimeoutOptions } from './bounded-wait.js';
 export { KEY_PREFIX, KEY_PREFIX_RULE, keyPrefixProblem, QUEUE_NAME, QUEUE_NAME_RULE } from './names.js';
 export { unusableReason } from './client-status.js';
-export { connectionClosedError, CONNECTION_CLOSED_MESSAGE, settleConnect } from './settle-connect.js';
-export type { ConnectableClient } from './settle-connect.js';
+export { connectionClosedError, settleConnect } from './settle-connect.js';

@@ -5,7 +5,7 @@ import { joinPath, UNKNOWN_OPTION, type OptionIssue } from './option-issues.js';
  * and the cache install with nothing but ioredis): each problem is collected by dot path under
  * `path`, so a resolver reports every bad option at once.
  */
-export interface IssueCollector {
+interface IssueCollector {
   readonly issues: OptionIssue[];
   /** Records `problem` for `key` when there is one. */
   readonly check: (key: string, problem: string | undefined) => void;
@@ -25,7 +25,7 @@ export function collectOptions(input: unknown, path: string, known: readonly str
   return { ...collector, options: given };
 }
 
-export function collectIssues(path: string): IssueCollector {
+function collectIssues(path: string): IssueCollector {
   const issues: OptionIssue[] = [];
   const check = (key: string, problem: string | undefined): void => {
     if (problem !== undefined) issues.push({ path: joinPath(path, key), message: problem });
