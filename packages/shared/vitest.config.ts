@@ -1,0 +1,3 @@
+import { defineTestConfig } from '@lota/build-config/vitest';
+
+export default defineTestConfig();
